@@ -1,0 +1,27 @@
+# kevent lab: thin wrapper around scripts/ (see README.md).
+#   make check [T=prog[,prog]]   host checks + kernel build + QEMU boot (KUnit, selftests)
+#   make shell                   boot the lab kernel into a busybox shell
+#   make patches                 regenerate patches/ from series/ and the repo files
+#   make bisect-check            build pristine + patches 1..k for every k
+#   KSRC=/path/to/linux          use your own clean 6.12.y git tree instead of Debian's
+.PHONY: check shell patches bisect-check kernel clean
+export T KSRC V IDLE TIMEOUT
+
+check:
+	@scripts/check
+
+shell:
+	@scripts/shell
+
+patches:
+	@scripts/mkpatches
+
+bisect-check:
+	@scripts/bisect-check
+
+kernel:
+	@scripts/deps check && scripts/apply-series && scripts/build-kernel
+
+clean:
+	rm -rf build/obj build/obj-w1 build/obj.cfg build/obj-w1.cfg build/hdr build/selftests \
+		build/userspace build/initramfs build/initramfs.cpio.gz build/stamps build/logs build/ksrc/obj

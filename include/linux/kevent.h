@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kevent: in-kernel interface between the queue core and event sources.
+ *
+ * A source (timer, user, poll, socket, signal) describes itself with a
+ * struct kevent_source and registers it at boot. The core owns struct
+ * kevent: it allocates source->size bytes per registration, indexes it in
+ * the queue's RB tree and calls the source to arm and disarm it. When the
+ * origin becomes ready, the source calls kevent_ready() from whatever
+ * context it is in (hard or soft interrupt, a wait queue callback, process
+ * context); kevent_ready() never sleeps and never allocates.
+ */
+#ifndef _LINUX_KEVENT_H
+#define _LINUX_KEVENT_H
+
+#include <linux/jump_label.h>
+#include <linux/list.h>
+#include <linux/rbtree.h>
+#include <linux/types.h>
+#include <uapi/linux/kevent.h>
+
+struct file;
+
+struct kevent_queue;
+
+/**
+ * struct kevent - one registration in one queue
+ * @node:	link in the queue's index, keyed by (@type, @id)
+ * @ready_link:	link in the queue's ready list, or its reap list once dead
+ * @recheck_link: link in the queue's list of registrations to re-poll
+ * @queue:	owning queue; the registration never outlives it
+ * @source:	the event source that serves @type
+ * @type:	KEVENT_* type
+ * @id:		user-chosen identifier (fd, timer id, signal number, ...)
+ * @udata:	user cookie copied into every delivered event
+ * @flags:	KEVENT_REQ_* and type-specific request flags
+ * @event:	requested event mask
+ * @pending_mask: ready conditions not yet delivered
+ * @pending_count: coalesced count not yet delivered (data[0])
+ * @pending_value: last value for data[1]
+ * @pending_ret_flags: KEVENT_RET_* not yet delivered
+ * @state:	KEVENT_STATE_* bits
+ * @ring_pos:	ring index of the last event posted for it
+ *
+ * @queue, @source, @type and @id never change after ADD. @udata, @flags,
+ * @event and the source's private fields change only under the queue's
+ * mutex. The pending_* fields and @state are protected by the queue's
+ * spinlock, which kevent_ready() takes from event context.
+ */
+struct kevent {
+	struct rb_node			node;
+	struct list_head		ready_link;
+	struct list_head		recheck_link;
+	struct kevent_queue		*queue;
+	const struct kevent_source	*source;
+	u16				type;
+	u64				id;
+	u64				udata;
+	u32				flags;
+	u32				event;
+	u32				pending_mask;
+	u64				pending_count;
+	u64				pending_value;
+	u32				pending_ret_flags;
+	u32				state;
+	u32				ring_pos;
+};
+
+/* struct kevent.state bits */
+#define KEVENT_STATE_QUEUED	BIT(0)	/* on the ready list */
+#define KEVENT_STATE_DISABLED	BIT(1)	/* DISABLE, DISPATCH or REQ_DISABLED */
+#define KEVENT_STATE_DEAD	BIT(2)	/* removed or oneshot fired */
+#define KEVENT_STATE_RECHECK	BIT(3)	/* on a list of registrations to re-poll */
+#define KEVENT_STATE_WOKEN	BIT(4)	/* re-poll requested by a wake-up */
+
+/**
+ * struct kevent_source - an event source ("kevent user" in 2006 terms)
+ * @type:	KEVENT_* type served
+ * @size:	bytes to allocate per registration, struct kevent first
+ * @event_mask:	ukevent.event bits the source accepts
+ * @flags_mask:	type-specific ukevent.flags bits the source accepts
+ * @attach:	validate @uk and arm the registration; may sleep; called
+ *		under the queue mutex before the registration is visible
+ * @modify:	re-arm with the new parameters of @uk; may sleep; optional
+ * @detach:	disarm; may sleep; after it returns no callback of the
+ *		source may touch @kev any more
+ * @trigger:	KEVENT_CTL_TRIGGER; optional
+ * @fill:	add source-specific data to a delivered event; called with
+ *		the queue's spinlock held, from any context; optional
+ * @recheck:	level-triggered sources: evaluate the condition again, in
+ *		process context under the queue mutex, and call
+ *		kevent_ready() if it holds; optional
+ */
+struct kevent_source {
+	u16	type;
+	size_t	size;
+	u32	event_mask;
+	u32	flags_mask;
+	int	(*attach)(struct kevent *kev, const struct ukevent *uk);
+	int	(*modify)(struct kevent *kev, const struct ukevent *uk);
+	void	(*detach)(struct kevent *kev);
+	int	(*trigger)(struct kevent *kev, const struct ukevent *uk);
+	void	(*fill)(struct kevent *kev, struct ukevent *uk);
+	void	(*recheck)(struct kevent *kev);
+};
+
+void kevent_source_register(const struct kevent_source *source);
+void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
+		  u32 ret_flags);
+void kevent_reset(struct kevent *kev);
+void kevent_request_recheck(struct kevent *kev);
+
+#ifdef CONFIG_KEVENT
+DECLARE_STATIC_KEY_FALSE(kevent_files_watched);
+void __kevent_file_release(struct file *file);
+
+/*
+ * Called by __fput() before ->release(): remove the file's registrations.
+ * The static key is enabled the first time a file is registered.
+ */
+static inline void kevent_file_release(struct file *file)
+{
+	if (static_branch_unlikely(&kevent_files_watched))
+		__kevent_file_release(file);
+}
+#else
+static inline void kevent_file_release(struct file *file)
+{
+}
+#endif
+
+#endif /* _LINUX_KEVENT_H */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kevent core internals, shared by queue.c, ring.c, wait.c and the KUnit
+ * tests. Sources use include/linux/kevent.h only.
+ *
+ * Locking, outermost first:
+ *
+ *   queue->mutex	serialises kevent_ctl(), harvesting into user memory,
+ *			re-polling and queue release; protects the index (RB
+ *			tree); sources arm, disarm and re-poll under it and
+ *			may sleep.
+ *   origin locks	hrtimer base, wait queue heads of watched files; held
+ *			by the source while it calls kevent_ready().
+ *   queue->lock	irq-safe spinlock, taken from event context: protects
+ *			the ready, reap and recheck lists, every kevent's
+ *			pending_*, state and ring_pos, nr_ready,
+ *			recheck_wanted and the kernel's ring state (tail,
+ *			overflow).
+ *   queue->wait.lock	taken by wake-ups issued under queue->lock.
+ *   queue->poll_wait.lock  taken after queue->lock is dropped, with
+ *			lockdep subclass nest_depth, so that a queue watched
+ *			by another queue wakes it without recursion.
+ *
+ * Lifetime: a struct kevent lives from ADD until the queue mutex holder
+ * that unlinks it from the index has called source->detach() and taken it
+ * off the ready list under queue->lock; only then is it freed. A struct
+ * kevent_queue is freed when its reference count drops to zero: the file
+ * holds one reference, and kevent_file_release() takes one while it waits
+ * for the queue mutex.
+ */
+#ifndef _KERNEL_KEVENT_KEVENT_H
+#define _KERNEL_KEVENT_KEVENT_H
+
+#include <linux/file.h>
+#include <linux/kevent.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/sizes.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+
+/* Largest ring, in entries: 64 MiB of struct ukevent. */
+#define KEVENT_RING_MAX_ENTRIES	SZ_1M
+
+struct kevent_queue {
+	refcount_t		ref;
+	struct mutex		mutex;		/* see the locking rules above */
+	struct rb_root		index;
+	unsigned int		nr_queues_watched; /* under kevent_nest_mutex */
+	unsigned int		nr_watchers;	/* under kevent_nest_mutex */
+	int			nest_depth;	/* 1 if it watches a queue */
+
+	spinlock_t		lock;		/* see the locking rules above */
+	struct list_head	ready;		/* pending delivery */
+	struct list_head	reap;		/* fired oneshots to remove */
+	unsigned int		nr_ready;	/* length of ready */
+	struct list_head	recheck;	/* to re-poll, process context */
+	bool			recheck_wanted;	/* a wake-up asked to re-poll */
+
+	wait_queue_head_t	wait;		/* get_events and wait */
+	wait_queue_head_t	poll_wait;	/* poll() on the queue fd */
+
+	struct ucounts		*ucounts;	/* charged per registration */
+
+	/* Ring, absent when ring_entries is zero. */
+	struct kevent_ring	*ring;
+	u32			ring_entries;
+	u32			ring_mask;
+	u32			ring_tail;	/* kernel copy, under lock */
+	u32			ring_overflow;	/* kernel copy, under lock */
+	size_t			ring_size;	/* bytes mapped */
+};
+
+/*
+ * Ring index arithmetic. Indices are free-running u32 values; the
+ * difference tail - head is the number of unread entries, correct across
+ * wrap-around. A head written by user space is untrusted: if it claims
+ * more unread entries than the ring holds (it moved backwards or past the
+ * tail), the ring is treated as full so no slot is ever overwritten.
+ */
+static inline u32 kevent_ring_unread(u32 head, u32 tail, u32 entries)
+{
+	u32 unread = tail - head;
+
+	return unread > entries ? entries : unread;
+}
+
+static inline u32 kevent_ring_space(u32 head, u32 tail, u32 entries)
+{
+	return entries - kevent_ring_unread(head, tail, entries);
+}
+
+/* Round a requested ring size up to a power of two; 0 if invalid. */
+static inline u32 kevent_ring_entries(u32 requested)
+{
+	if (!requested || requested > KEVENT_RING_MAX_ENTRIES)
+		return 0;
+	return 1U << fls(requested - 1);
+}
+
+/* Index order: by type, then by id. */
+static inline int kevent_key_cmp(u16 type_a, u64 id_a, u16 type_b, u64 id_b)
+{
+	if (type_a != type_b)
+		return type_a < type_b ? -1 : 1;
+	if (id_a != id_b)
+		return id_a < id_b ? -1 : 1;
+	return 0;
+}
+
+/* queue.c */
+struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id);
+int kevent_insert(struct kevent_queue *kq, struct kevent *kev);
+void kevent_reap(struct kevent_queue *kq);
+void kevent_remove(struct kevent_queue *kq, struct kevent *kev);
+struct kevent_queue *kevent_queue_get(struct fd f);
+struct kevent_queue *kevent_queue_from_file(struct file *file);
+void kevent_queue_put(struct kevent_queue *kq);
+
+/* ring.c */
+int kevent_ring_alloc(struct kevent_queue *kq, u32 entries);
+void kevent_ring_free(struct kevent_queue *kq);
+int kevent_ring_mmap(struct kevent_queue *kq, struct vm_area_struct *vma);
+u32 kevent_ring_avail(struct kevent_queue *kq);
+void kevent_ring_flush(struct kevent_queue *kq);
+int kevent_ring_copy_to_user(struct kevent_queue *kq,
+			     struct ukevent __user *events, u32 max);
+
+/* wait.c */
+u64 kevent_fill(struct kevent *kev, struct ukevent *uk);
+void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count);
+bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev);
+void kevent_wake_pollers(struct kevent_queue *kq);
+bool kevent_queue_has_events(struct kevent_queue *kq);
+void kevent_recheck_all(struct kevent_queue *kq);
+
+#endif /* _KERNEL_KEVENT_KEVENT_H */

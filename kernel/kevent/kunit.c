@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests for the kevent ring index arithmetic and the order of the
+ * per-queue registration index.
+ */
+
+#include <kunit/test.h>
+#include <linux/limits.h>
+
+#include "kevent.h"
+
+static void kevent_ring_unread_wraps(struct kunit *test)
+{
+	/* Free-running indices: the difference survives u32 wrap-around. */
+	KUNIT_EXPECT_EQ(test, kevent_ring_unread(0, 0, 8), 0U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_unread(3, 7, 8), 4U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_unread(U32_MAX - 1, 2, 8), 4U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_unread(U32_MAX, U32_MAX, 8), 0U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_unread(U32_MAX - 7, 0, 8), 8U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_space(U32_MAX - 1, 2, 8), 4U);
+}
+
+static void kevent_ring_bad_head_means_full(struct kunit *test)
+{
+	/* A head ahead of the tail or too far behind: no space at all. */
+	KUNIT_EXPECT_EQ(test, kevent_ring_space(10, 5, 8), 0U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_space(0, 100, 8), 0U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_unread(0, 100, 8), 8U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_space(U32_MAX, 0, 1), 0U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_space(0, 0, 1), 1U);
+}
+
+static void kevent_ring_entries_rounding(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, kevent_ring_entries(0), 0U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_entries(1), 1U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_entries(3), 4U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_entries(1000), 1024U);
+	KUNIT_EXPECT_EQ(test, kevent_ring_entries(KEVENT_RING_MAX_ENTRIES),
+			KEVENT_RING_MAX_ENTRIES);
+	KUNIT_EXPECT_EQ(test, kevent_ring_entries(KEVENT_RING_MAX_ENTRIES + 1),
+			0U);
+}
+
+static void kevent_ring_layout(struct kunit *test)
+{
+	/* The ABI promises one cache line per entry and per index. */
+	KUNIT_EXPECT_EQ(test, sizeof(struct ukevent), 64UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kevent_ring, head), 0UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kevent_ring, tail), 64UL);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kevent_ring, events), 192UL);
+	KUNIT_EXPECT_EQ(test, KEVENT_RING_SIZE(4), 192UL + 4 * 64);
+}
+
+static void kevent_key_order(struct kunit *test)
+{
+	KUNIT_EXPECT_LT(test, kevent_key_cmp(KEVENT_SOCKET, 9, KEVENT_TIMER, 1), 0);
+	KUNIT_EXPECT_GT(test, kevent_key_cmp(KEVENT_USER, 0, KEVENT_TIMER, ~0ULL), 0);
+	KUNIT_EXPECT_LT(test, kevent_key_cmp(KEVENT_TIMER, 1, KEVENT_TIMER, 2), 0);
+	KUNIT_EXPECT_LT(test, kevent_key_cmp(KEVENT_TIMER, 1, KEVENT_TIMER, ~0ULL), 0);
+	KUNIT_EXPECT_EQ(test, kevent_key_cmp(KEVENT_USER, 5, KEVENT_USER, 5), 0);
+}
+
+#define KEVENT_TEST_NODES	64
+
+static void kevent_index_sorted_unique(struct kunit *test)
+{
+	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
+	struct kevent *kev = kunit_kcalloc(test, KEVENT_TEST_NODES,
+					   sizeof(*kev), GFP_KERNEL);
+	struct kevent dup = { .type = KEVENT_TIMER, .id = 7 };
+	struct rb_node *node;
+	u16 prev_type = 0;
+	u64 prev_id = 0;
+	int i, seen = 0;
+
+	KUNIT_ASSERT_NOT_NULL(test, kq);
+	KUNIT_ASSERT_NOT_NULL(test, kev);
+	kq->index = RB_ROOT;
+
+	/* Insert in a scrambled order, alternating types. */
+	for (i = 0; i < KEVENT_TEST_NODES; i++) {
+		kev[i].type = (i & 1) ? KEVENT_TIMER : KEVENT_USER;
+		kev[i].id = (i * 37) % KEVENT_TEST_NODES / 2;
+		KUNIT_EXPECT_EQ(test, kevent_insert(kq, &kev[i]), 0);
+	}
+	KUNIT_EXPECT_EQ(test, kevent_insert(kq, &dup), -EEXIST);
+
+	for (node = rb_first(&kq->index); node; node = rb_next(node)) {
+		struct kevent *cur = rb_entry(node, struct kevent, node);
+
+		if (seen)
+			KUNIT_EXPECT_LT(test, kevent_key_cmp(prev_type, prev_id,
+							     cur->type, cur->id), 0);
+		prev_type = cur->type;
+		prev_id = cur->id;
+		seen++;
+	}
+	KUNIT_EXPECT_EQ(test, seen, KEVENT_TEST_NODES);
+
+	for (i = 0; i < KEVENT_TEST_NODES; i++)
+		KUNIT_EXPECT_PTR_EQ(test, kevent_lookup(kq, kev[i].type,
+							kev[i].id), &kev[i]);
+	KUNIT_EXPECT_NULL(test, kevent_lookup(kq, KEVENT_SIGNAL, 0));
+	KUNIT_EXPECT_NULL(test, kevent_lookup(kq, KEVENT_TIMER,
+					      KEVENT_TEST_NODES));
+}
+
+static struct kunit_case kevent_test_cases[] = {
+	KUNIT_CASE(kevent_ring_unread_wraps),
+	KUNIT_CASE(kevent_ring_bad_head_means_full),
+	KUNIT_CASE(kevent_ring_entries_rounding),
+	KUNIT_CASE(kevent_ring_layout),
+	KUNIT_CASE(kevent_key_order),
+	KUNIT_CASE(kevent_index_sorted_unique),
+	{}
+};
+
+static struct kunit_suite kevent_test_suite = {
+	.name = "kevent",
+	.test_cases = kevent_test_cases,
+};
+
+kunit_test_suite(kevent_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests for kevent");
+MODULE_LICENSE("GPL");

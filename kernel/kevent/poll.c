@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kevent poll source: readiness of any file that implements ->poll().
+ *
+ * Attaching works as in epoll: ->poll() is called once with a poll table
+ * whose callback hooks a wait queue entry into each wait queue head the
+ * file uses. Wake-ups then arrive in kevent_poll_wake(), in whatever
+ * context the file wakes its queue. When the wake key carries a poll mask
+ * (sockets, pipes, eventfd, ...) the event is reported from there without
+ * calling ->poll() again; only keyless wake-ups and level-triggered
+ * re-reports call ->poll(), later, in process context.
+ *
+ * No registration holds a reference on its file. Files with registrations
+ * are found through a global hash table keyed by the struct file pointer,
+ * which __fput() consults (behind a static key, so kernels that never used
+ * kevent pay nothing) to remove the registrations before the file goes:
+ * close() always releases the file, and an event for an old file can never
+ * be reported after its descriptor number has been reused.
+ */
+
+#include <linux/file.h>
+#include <linux/init.h>
+#include <linux/jump_label.h>
+#include <linux/rhashtable.h>
+#include <linux/slab.h>
+
+#include "kevent.h"
+#include "poll.h"
+
+struct kevent_poll_entry {
+	wait_queue_entry_t		wait;
+	wait_queue_head_t		*whead;	/* NULL after POLLFREE */
+	struct kevent_poll		*kp;
+	struct kevent_poll_entry	*next;
+};
+
+/*
+ * The registrations on one file. @lock protects @list and @dead. A node
+ * is removed from the table, under @lock, when its list becomes empty,
+ * and freed after an RCU grace period; lookups run under RCU and retry
+ * when they find a dead node.
+ */
+struct kevent_file {
+	struct rhash_head	node;
+	struct file		*file;
+	spinlock_t		lock;
+	struct hlist_head	list;
+	bool			dead;
+	struct rcu_head		rcu;
+};
+
+static const struct rhashtable_params kevent_files_params = {
+	.key_len		= sizeof(struct file *),
+	.key_offset		= offsetof(struct kevent_file, file),
+	.head_offset		= offsetof(struct kevent_file, node),
+	.automatic_shrinking	= true,
+};
+
+static struct rhashtable kevent_files;
+DEFINE_STATIC_KEY_FALSE(kevent_files_watched);
+
+/* Serialises the nesting counters of all queues. */
+static DEFINE_MUTEX(kevent_nest_mutex);
+
+static int kevent_file_link(struct kevent_poll *kp)
+{
+	struct kevent_file *kf, *old;
+
+	for (;;) {
+		rcu_read_lock();
+		kf = rhashtable_lookup(&kevent_files, &kp->file,
+				       kevent_files_params);
+		if (kf) {
+			spin_lock(&kf->lock);
+			if (!kf->dead) {
+				hlist_add_head(&kp->file_link, &kf->list);
+				kp->kfile = kf;
+			}
+			spin_unlock(&kf->lock);
+			rcu_read_unlock();
+			if (kp->kfile)
+				return 0;
+			continue;
+		}
+		rcu_read_unlock();
+
+		kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
+		if (!kf)
+			return -ENOMEM;
+		kf->file = kp->file;
+		spin_lock_init(&kf->lock);
+		hlist_add_head(&kp->file_link, &kf->list);
+		old = rhashtable_lookup_get_insert_fast(&kevent_files, &kf->node,
+							kevent_files_params);
+		if (!old) {
+			kp->kfile = kf;
+			return 0;
+		}
+		kfree(kf);
+		if (IS_ERR(old))
+			return PTR_ERR(old);
+		/* Someone else linked the first registration: use theirs. */
+	}
+}
+
+static void kevent_file_unlink(struct kevent_poll *kp)
+{
+	struct kevent_file *kf = kp->kfile;
+	bool empty;
+
+	spin_lock(&kf->lock);
+	hlist_del_init(&kp->file_link);
+	empty = hlist_empty(&kf->list);
+	if (empty) {
+		kf->dead = true;
+		rhashtable_remove_fast(&kevent_files, &kf->node,
+				       kevent_files_params);
+	}
+	spin_unlock(&kf->lock);
+	if (empty)
+		kfree_rcu(kf, rcu);
+	kp->kfile = NULL;
+}
+
+/**
+ * __kevent_file_release - remove every registration of a dying file
+ * @file:	the file, in __fput(), before ->release()
+ *
+ * Each round takes one registration off the file's list under RCU, pins
+ * its queue, and removes it under the queue mutex, after looking it up
+ * again by key: it may have been removed meanwhile. No registration can be
+ * added to a file whose last reference is gone, so this ends.
+ */
+void __kevent_file_release(struct file *file)
+{
+	for (;;) {
+		struct kevent_queue *kq = NULL;
+		struct kevent_poll *kp;
+		struct kevent_file *kf;
+		struct kevent *kev;
+		u16 type = 0;
+		u64 id = 0;
+
+		rcu_read_lock();
+		kf = rhashtable_lookup(&kevent_files, &file,
+				       kevent_files_params);
+		if (kf) {
+			spin_lock(&kf->lock);
+			kp = hlist_entry_safe(kf->list.first, struct kevent_poll,
+					      file_link);
+			if (!kf->dead && kp) {
+				/* Its queue lives while kp is on the list. */
+				kq = kp->kev.queue;
+				refcount_inc(&kq->ref);
+				type = kp->kev.type;
+				id = kp->kev.id;
+			}
+			spin_unlock(&kf->lock);
+		}
+		rcu_read_unlock();
+		if (!kq)
+			return;
+
+		mutex_lock(&kq->mutex);
+		kev = kevent_lookup(kq, type, id);
+		if (kev && to_kevent_poll(kev)->file == file)
+			kevent_remove(kq, kev);
+		mutex_unlock(&kq->mutex);
+		kevent_queue_put(kq);
+	}
+}
+
+/*
+ * One level of queue nesting: a queue may watch other queues only while
+ * nobody watches it, and may be watched only while it watches none, which
+ * rules out cycles and deep wake-up recursion.
+ */
+static int kevent_nest(struct kevent_queue *watcher,
+		       struct kevent_queue *watched)
+{
+	int err = 0;
+
+	mutex_lock(&kevent_nest_mutex);
+	if (watcher == watched || watched->nr_queues_watched ||
+	    watcher->nr_watchers) {
+		err = -ELOOP;
+	} else {
+		watcher->nr_queues_watched++;
+		watched->nr_watchers++;
+		WRITE_ONCE(watcher->nest_depth, 1);
+	}
+	mutex_unlock(&kevent_nest_mutex);
+	return err;
+}
+
+static void kevent_unnest(struct kevent_queue *watcher,
+			  struct kevent_queue *watched)
+{
+	mutex_lock(&kevent_nest_mutex);
+	watcher->nr_queues_watched--;
+	watched->nr_watchers--;
+	mutex_unlock(&kevent_nest_mutex);
+}
+
+static void kevent_poll_report(struct kevent_poll *kp, __poll_t mask)
+{
+	u32 ret_flags = 0;
+	u32 event = kp->ops->report(kp, mask, &ret_flags);
+
+	kevent_ready(&kp->kev, event, 1, 0, ret_flags);
+}
+
+/*
+ * Wake-up callback, called with the file's wait queue head lock held, in
+ * any context. It never allocates and never calls ->poll().
+ */
+static int kevent_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
+			    int sync, void *key)
+{
+	struct kevent_poll_entry *pe = container_of(wait,
+						    struct kevent_poll_entry,
+						    wait);
+	struct kevent_poll *kp = pe->kp;
+	__poll_t mask = key_to_poll(key);
+
+	if (mask & POLLFREE) {
+		/*
+		 * The head is going away (signalfd, binder, ...). Unhook, and
+		 * publish that with a store-release paired with the
+		 * load-acquire in kevent_poll_detach(). After it nothing
+		 * protects kp: do not touch it.
+		 */
+		list_del_init(&wait->entry);
+		smp_store_release(&pe->whead, NULL);
+		return 0;
+	}
+
+	if (!mask)
+		kevent_request_recheck(&kp->kev);
+	else if (mask & READ_ONCE(kp->interest))
+		kevent_poll_report(kp, mask & READ_ONCE(kp->interest));
+	return 0;
+}
+
+/* poll_wait() callback while attaching; process context. */
+static void kevent_poll_queue_proc(struct file *file, wait_queue_head_t *whead,
+				   poll_table *pt)
+{
+	struct kevent_poll *kp = container_of(pt, struct kevent_poll, pt);
+	struct kevent_poll_entry *pe;
+
+	if (kp->error)
+		return;
+	pe = kmalloc(sizeof(*pe), GFP_KERNEL_ACCOUNT);
+	if (!pe) {
+		kp->error = -ENOMEM;
+		return;
+	}
+	init_waitqueue_func_entry(&pe->wait, kevent_poll_wake);
+	pe->whead = whead;
+	pe->kp = kp;
+	pe->next = kp->entries;
+	kp->entries = pe;
+	add_wait_queue(whead, &pe->wait);
+}
+
+static void kevent_poll_unhook(struct kevent_poll *kp)
+{
+	struct kevent_poll_entry *pe, *next;
+
+	for (pe = kp->entries; pe; pe = next) {
+		wait_queue_head_t *whead;
+
+		next = pe->next;
+		/*
+		 * A head cleared by POLLFREE is freed after an RCU grace
+		 * period; pairs with the store-release in kevent_poll_wake().
+		 * Otherwise remove_wait_queue() takes the head's lock, so no
+		 * callback for this entry is running when it returns.
+		 */
+		rcu_read_lock();
+		whead = smp_load_acquire(&pe->whead);
+		if (whead)
+			remove_wait_queue(whead, &pe->wait);
+		rcu_read_unlock();
+		kfree(pe);
+	}
+	kp->entries = NULL;
+}
+
+static int kevent_poll_check_data(const struct ukevent *uk)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(uk->data); i++)
+		if (uk->data[i])
+			return -EINVAL;
+	return 0;
+}
+
+/* Called under the queue mutex for KEVENT_CTL_ADD. */
+int kevent_poll_attach(struct kevent *kev, const struct ukevent *uk,
+		       const struct kevent_poll_ops *ops)
+{
+	struct kevent_poll *kp = to_kevent_poll(kev);
+	struct kevent_queue *watched;
+	struct file *file;
+	__poll_t mask;
+	int err;
+
+	err = kevent_poll_check_data(uk);
+	if (err)
+		return err;
+	if (uk->id > INT_MAX)
+		return -EBADF;
+	file = fget(uk->id);
+	if (!file)
+		return -EBADF;
+	err = -EPERM;
+	if (!file_can_poll(file))
+		goto out_fput;
+	if (ops->check) {
+		err = ops->check(file);
+		if (err)
+			goto out_fput;
+	}
+
+	watched = kevent_queue_from_file(file);
+	if (watched) {
+		err = kevent_nest(kev->queue, watched);
+		if (err)
+			goto out_fput;
+		kp->watched = watched;
+	}
+
+	/* Before the first link, so the __fput() of this file sees it. */
+	if (!static_key_enabled(&kevent_files_watched))
+		static_branch_enable(&kevent_files_watched);
+	kp->file = file;
+	kp->ops = ops;
+	kp->interest = ops->interest(uk->event) | EPOLLERR | EPOLLHUP;
+	err = kevent_file_link(kp);
+	if (err)
+		goto out_unnest;
+
+	init_poll_funcptr(&kp->pt, kevent_poll_queue_proc);
+	mask = vfs_poll(file, &kp->pt);
+	if (kp->error) {
+		err = kp->error;
+		kevent_poll_unhook(kp);
+		kevent_file_unlink(kp);
+		goto out_unnest;
+	}
+	mask &= kp->interest;
+	if (mask)
+		kevent_poll_report(kp, mask);
+	fput(file);
+	return 0;
+
+out_unnest:
+	if (kp->watched)
+		kevent_unnest(kev->queue, kp->watched);
+out_fput:
+	fput(file);
+	return err;
+}
+
+/* Called under the queue mutex: report the current state if it holds. */
+void kevent_poll_recheck(struct kevent *kev)
+{
+	struct kevent_poll *kp = to_kevent_poll(kev);
+	__poll_t mask = vfs_poll(kp->file, NULL) & kp->interest;
+
+	if (mask)
+		kevent_poll_report(kp, mask);
+}
+
+/* Called under the queue mutex for KEVENT_CTL_MODIFY. */
+int kevent_poll_modify(struct kevent *kev, const struct ukevent *uk)
+{
+	struct kevent_poll *kp = to_kevent_poll(kev);
+	int err = kevent_poll_check_data(uk);
+
+	if (err)
+		return err;
+	WRITE_ONCE(kp->interest,
+		   kp->ops->interest(uk->event) | EPOLLERR | EPOLLHUP);
+	/* Forget what the old mask reported; the caller re-polls. */
+	kevent_reset(kev);
+	return 0;
+}
+
+/* Called under the queue mutex; no callback runs for kev afterwards. */
+void kevent_poll_detach(struct kevent *kev)
+{
+	struct kevent_poll *kp = to_kevent_poll(kev);
+
+	kevent_poll_unhook(kp);
+	kevent_file_unlink(kp);
+	if (kp->watched)
+		kevent_unnest(kev->queue, kp->watched);
+}
+
+static __poll_t kevent_poll_interest(u32 event)
+{
+	return (__force __poll_t)event;
+}
+
+static u32 kevent_poll_report_mask(struct kevent_poll *kp, __poll_t mask,
+				   u32 *ret_flags)
+{
+	if (mask & (EPOLLHUP | EPOLLRDHUP))
+		*ret_flags |= KEVENT_RET_EOF;
+	if (mask & EPOLLERR)
+		*ret_flags |= KEVENT_RET_ERROR;
+	return (__force u32)mask;
+}
+
+static const struct kevent_poll_ops kevent_poll_file_ops = {
+	.interest	= kevent_poll_interest,
+	.report		= kevent_poll_report_mask,
+};
+
+static int kevent_poll_source_attach(struct kevent *kev,
+				     const struct ukevent *uk)
+{
+	return kevent_poll_attach(kev, uk, &kevent_poll_file_ops);
+}
+
+static const struct kevent_source kevent_poll_source = {
+	.type		= KEVENT_POLL,
+	.size		= sizeof(struct kevent_poll),
+	.event_mask	= (__force u32)(EPOLLIN | EPOLLPRI | EPOLLOUT |
+					EPOLLERR | EPOLLHUP | EPOLLNVAL |
+					EPOLLRDNORM | EPOLLRDBAND |
+					EPOLLWRNORM | EPOLLWRBAND |
+					EPOLLMSG | EPOLLRDHUP),
+	.attach		= kevent_poll_source_attach,
+	.modify		= kevent_poll_modify,
+	.detach		= kevent_poll_detach,
+	.recheck	= kevent_poll_recheck,
+};
+
+static int __init kevent_poll_init(void)
+{
+	int err = rhashtable_init(&kevent_files, &kevent_files_params);
+
+	if (err)
+		return err;
+	kevent_source_register(&kevent_poll_source);
+	return 0;
+}
+core_initcall(kevent_poll_init);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kevent registrations on files: the machinery shared by the generic poll
+ * source (poll.c) and the socket source (socket.c).
+ *
+ * A registration hooks a wait queue entry into each wait queue head the
+ * file's ->poll() hands out, as epoll does, and holds no reference on the
+ * file: kevent_file_release(), called from __fput(), removes every
+ * registration of a file before the file goes away.
+ */
+#ifndef _KERNEL_KEVENT_POLL_H
+#define _KERNEL_KEVENT_POLL_H
+
+#include <linux/kevent.h>
+#include <linux/poll.h>
+
+struct kevent_file;
+struct kevent_poll;
+struct kevent_poll_entry;
+struct kevent_queue;
+
+/**
+ * struct kevent_poll_ops - how a file source talks about readiness
+ * @check:	refuse files the source does not serve; optional
+ * @interest:	poll bits to watch for a ukevent.event mask
+ * @report:	ukevent.event bits and KEVENT_RET_* for ready poll bits;
+ *		called from wake-up context, must not sleep
+ */
+struct kevent_poll_ops {
+	int	(*check)(struct file *file);
+	__poll_t (*interest)(u32 event);
+	u32	(*report)(struct kevent_poll *kp, __poll_t mask, u32 *ret_flags);
+};
+
+/**
+ * struct kevent_poll - a registration on a file
+ * @kev:	the core registration, first
+ * @file:	the watched file; not a reference, see kevent_file_release()
+ * @kfile:	per-file list this registration is on
+ * @file_link:	link in @kfile's list, under its lock
+ * @entries:	wait queue entries, changed under the queue mutex
+ * @watched:	the queue behind @file if it is a kevent queue
+ * @interest:	poll bits watched; written under the queue mutex, read by
+ *		the wake-up callback
+ * @ops:	the source's translation of readiness
+ * @pt:		poll table used while attaching
+ * @error:	allocation failure while attaching
+ */
+struct kevent_poll {
+	struct kevent			kev;
+	struct file			*file;
+	struct kevent_file		*kfile;
+	struct hlist_node		file_link;
+	struct kevent_poll_entry	*entries;
+	struct kevent_queue		*watched;
+	__poll_t			interest;
+	const struct kevent_poll_ops	*ops;
+	poll_table			pt;
+	int				error;
+};
+
+static inline struct kevent_poll *to_kevent_poll(struct kevent *kev)
+{
+	return container_of(kev, struct kevent_poll, kev);
+}
+
+int kevent_poll_attach(struct kevent *kev, const struct ukevent *uk,
+		       const struct kevent_poll_ops *ops);
+int kevent_poll_modify(struct kevent *kev, const struct ukevent *uk);
+void kevent_poll_detach(struct kevent *kev);
+void kevent_poll_recheck(struct kevent *kev);
+
+#endif /* _KERNEL_KEVENT_POLL_H */

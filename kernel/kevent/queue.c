@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kevent queue: the file, its index of registrations and kevent_ctl().
+ *
+ * A queue is an anonymous-inode file. Registrations are kept in an RB tree
+ * keyed by (type, id), so ADD, MODIFY, REMOVE and lookup are O(log n).
+ * Locking and lifetime rules are at the top of kevent.h.
+ */
+
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/init.h>
+#include <linux/mm.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/syscalls.h>
+#include <linux/sysctl.h>
+#include <linux/uaccess.h>
+#include <linux/user_namespace.h>
+
+#include "kevent.h"
+
+/* Filled by kevent_source_register() from initcalls, read-only after. */
+static const struct kevent_source *kevent_sources[KEVENT_TYPE_MAX] __ro_after_init;
+
+void __init kevent_source_register(const struct kevent_source *source)
+{
+	if (WARN_ON(!source->type || source->type >= KEVENT_TYPE_MAX ||
+		    source->size < sizeof(struct kevent) ||
+		    kevent_sources[source->type]))
+		return;
+	kevent_sources[source->type] = source;
+}
+
+/* Caller holds kq->mutex. */
+struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id)
+{
+	struct rb_node *node = kq->index.rb_node;
+
+	while (node) {
+		struct kevent *kev = rb_entry(node, struct kevent, node);
+		int cmp = kevent_key_cmp(type, id, kev->type, kev->id);
+
+		if (cmp < 0)
+			node = node->rb_left;
+		else if (cmp > 0)
+			node = node->rb_right;
+		else
+			return kev;
+	}
+	return NULL;
+}
+
+/* Caller holds kq->mutex. Returns -EEXIST if (type, id) is taken. */
+int kevent_insert(struct kevent_queue *kq, struct kevent *kev)
+{
+	struct rb_node **link = &kq->index.rb_node, *parent = NULL;
+
+	while (*link) {
+		struct kevent *cur = rb_entry(*link, struct kevent, node);
+		int cmp = kevent_key_cmp(kev->type, kev->id, cur->type, cur->id);
+
+		parent = *link;
+		if (cmp < 0)
+			link = &parent->rb_left;
+		else if (cmp > 0)
+			link = &parent->rb_right;
+		else
+			return -EEXIST;
+	}
+	rb_link_node(&kev->node, parent, link);
+	rb_insert_color(&kev->node, &kq->index);
+	return 0;
+}
+
+static void kevent_free(struct kevent_queue *kq, struct kevent *kev)
+{
+	dec_ucount(kq->ucounts, UCOUNT_KEVENT_REGISTRATIONS);
+	kfree(kev);
+}
+
+/*
+ * Unregister @kev: unlink it from the index, disarm it (after detach() no
+ * source callback can reach it), then take it off the ready or reap list.
+ * Caller holds kq->mutex.
+ */
+void kevent_remove(struct kevent_queue *kq, struct kevent *kev)
+{
+	rb_erase(&kev->node, &kq->index);
+	kev->source->detach(kev);
+
+	spin_lock_irq(&kq->lock);
+	if (kev->state & KEVENT_STATE_QUEUED)
+		kq->nr_ready--;
+	list_del_init(&kev->ready_link);
+	list_del_init(&kev->recheck_link);
+	kev->state = KEVENT_STATE_DEAD;
+	spin_unlock_irq(&kq->lock);
+
+	kevent_free(kq, kev);
+}
+
+/*
+ * Remove the oneshot registrations that fired since the last call. They
+ * were marked dead and put on kq->reap under kq->lock by the delivery
+ * path; the index and the source are only touched here, under kq->mutex.
+ */
+void kevent_reap(struct kevent_queue *kq)
+{
+	struct kevent *kev, *next;
+	LIST_HEAD(dead);
+
+	spin_lock_irq(&kq->lock);
+	list_splice_init(&kq->reap, &dead);
+	spin_unlock_irq(&kq->lock);
+
+	/* Dead registrations are never queued again: dead is ours alone. */
+	list_for_each_entry_safe(kev, next, &dead, ready_link) {
+		list_del_init(&kev->ready_link);
+		kevent_remove(kq, kev);
+	}
+}
+
+static int kevent_add(struct kevent_queue *kq,
+		      const struct kevent_source *source,
+		      const struct ukevent *uk)
+{
+	struct kevent *kev;
+	int err;
+
+	kev = kzalloc(source->size, GFP_KERNEL_ACCOUNT);
+	if (!kev)
+		return -ENOMEM;
+	if (!inc_ucount(kq->ucounts->ns, kq->ucounts->uid,
+			UCOUNT_KEVENT_REGISTRATIONS)) {
+		kfree(kev);
+		return -ENOSPC;
+	}
+
+	INIT_LIST_HEAD(&kev->ready_link);
+	INIT_LIST_HEAD(&kev->recheck_link);
+	kev->queue = kq;
+	kev->source = source;
+	kev->type = uk->type;
+	kev->id = uk->id;
+	kev->udata = uk->udata;
+	kev->flags = uk->flags & ~KEVENT_REQ_DISABLED;
+	kev->event = uk->event;
+	if (uk->flags & KEVENT_REQ_DISABLED)
+		kev->state = KEVENT_STATE_DISABLED;
+
+	err = kevent_insert(kq, kev);
+	if (err)
+		goto out_free;
+
+	/* attach() may report readiness at once: kev must be indexed. */
+	err = source->attach(kev, uk);
+	if (err) {
+		rb_erase(&kev->node, &kq->index);
+		goto out_free;
+	}
+	return 0;
+
+out_free:
+	kevent_free(kq, kev);
+	return err;
+}
+
+static int kevent_modify(struct kevent *kev, const struct ukevent *uk)
+{
+	struct kevent_queue *kq = kev->queue;
+	int err = 0;
+
+	if (kev->source->modify) {
+		err = kev->source->modify(kev, uk);
+		if (err)
+			return err;
+	}
+
+	spin_lock_irq(&kq->lock);
+	kev->udata = uk->udata;
+	kev->flags = uk->flags & ~KEVENT_REQ_DISABLED;
+	kev->event = uk->event;
+	spin_unlock_irq(&kq->lock);
+
+	/* Level sources report the new condition if it holds already. */
+	if (kev->source->recheck)
+		kev->source->recheck(kev);
+	return 0;
+}
+
+static void kevent_enable(struct kevent *kev)
+{
+	struct kevent_queue *kq = kev->queue;
+	bool wake;
+
+	spin_lock_irq(&kq->lock);
+	kev->state &= ~KEVENT_STATE_DISABLED;
+	if (kev->source->recheck) {
+		/* Level sources report the condition as it is now. */
+		kev->pending_mask = 0;
+		kev->pending_count = 0;
+		kev->pending_ret_flags = 0;
+		spin_unlock_irq(&kq->lock);
+		kev->source->recheck(kev);
+		return;
+	}
+	/* Counting sources report what accumulated while disabled. */
+	wake = kevent_post_locked(kq, kev);
+	spin_unlock_irq(&kq->lock);
+	if (wake)
+		kevent_wake_pollers(kq);
+}
+
+static void kevent_disable(struct kevent *kev)
+{
+	struct kevent_queue *kq = kev->queue;
+
+	spin_lock_irq(&kq->lock);
+	kev->state |= KEVENT_STATE_DISABLED;
+	if (kev->state & KEVENT_STATE_QUEUED) {
+		list_del_init(&kev->ready_link);
+		kev->state &= ~KEVENT_STATE_QUEUED;
+		kq->nr_ready--;
+	}
+	spin_unlock_irq(&kq->lock);
+}
+
+static int kevent_ctl_one(struct kevent_queue *kq, const struct ukevent *uk)
+{
+	const struct kevent_source *source = NULL;
+	struct kevent *kev;
+
+	if (uk->type && uk->type < KEVENT_TYPE_MAX)
+		source = kevent_sources[uk->type];
+	if (!source || !uk->op || uk->op > KEVENT_CTL_TRIGGER)
+		return -EINVAL;
+	if (uk->flags & ~(KEVENT_REQ_MASK | source->flags_mask))
+		return -EINVAL;
+	if ((uk->flags & KEVENT_REQ_ONESHOT) &&
+	    (uk->flags & KEVENT_REQ_DISPATCH))
+		return -EINVAL;
+	if (uk->event & ~source->event_mask)
+		return -EINVAL;
+
+	if (uk->op == KEVENT_CTL_ADD) {
+		if (kevent_lookup(kq, uk->type, uk->id))
+			return -EEXIST;
+		return kevent_add(kq, source, uk);
+	}
+
+	kev = kevent_lookup(kq, uk->type, uk->id);
+	if (!kev)
+		return -ENOENT;
+
+	switch (uk->op) {
+	case KEVENT_CTL_MODIFY:
+		return kevent_modify(kev, uk);
+	case KEVENT_CTL_REMOVE:
+		kevent_remove(kq, kev);
+		return 0;
+	case KEVENT_CTL_ENABLE:
+		kevent_enable(kev);
+		return 0;
+	case KEVENT_CTL_DISABLE:
+		kevent_disable(kev);
+		return 0;
+	default:
+		if (!source->trigger)
+			return -EINVAL;
+		return source->trigger(kev, uk);
+	}
+}
+
+void kevent_queue_put(struct kevent_queue *kq)
+{
+	if (!refcount_dec_and_test(&kq->ref))
+		return;
+	kevent_ring_free(kq);
+	put_ucounts(kq->ucounts);
+	kfree(kq);
+}
+
+static int kevent_queue_release(struct inode *inode, struct file *file)
+{
+	struct kevent_queue *kq = file->private_data;
+	struct rb_node *node;
+
+	mutex_lock(&kq->mutex);
+	kevent_reap(kq);
+	/* Always restart from the first node: never walk an erased one. */
+	while ((node = rb_first(&kq->index)))
+		kevent_remove(kq, rb_entry(node, struct kevent, node));
+	mutex_unlock(&kq->mutex);
+
+	kevent_queue_put(kq);
+	return 0;
+}
+
+static __poll_t kevent_queue_poll(struct file *file, poll_table *wait)
+{
+	struct kevent_queue *kq = file->private_data;
+
+	poll_wait(file, &kq->poll_wait, wait);
+	return kevent_queue_has_events(kq) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static int kevent_queue_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	return kevent_ring_mmap(file->private_data, vma);
+}
+
+static const struct file_operations kevent_fops = {
+	.release	= kevent_queue_release,
+	.poll		= kevent_queue_poll,
+	.mmap		= kevent_queue_mmap,
+	.llseek		= noop_llseek,
+};
+
+/* Returns the queue behind @file, or NULL if it is not a kevent file. */
+struct kevent_queue *kevent_queue_from_file(struct file *file)
+{
+	if (file->f_op != &kevent_fops)
+		return NULL;
+	return file->private_data;
+}
+
+struct kevent_queue *kevent_queue_get(struct fd f)
+{
+	return fd_file(f) ? kevent_queue_from_file(fd_file(f)) : NULL;
+}
+
+SYSCALL_DEFINE2(kevent_init, const struct kevent_init_args __user *, uargs,
+		size_t, usize)
+{
+	struct kevent_init_args args;
+	struct kevent_queue *kq;
+	struct file *file;
+	int fd, err;
+
+	BUILD_BUG_ON(sizeof(struct kevent_init_args) !=
+		     KEVENT_INIT_ARGS_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct ukevent) != 64);
+
+	if (usize < KEVENT_INIT_ARGS_SIZE_VER0)
+		return -EINVAL;
+	if (usize > PAGE_SIZE)
+		return -E2BIG;
+	err = copy_struct_from_user(&args, sizeof(args), uargs, usize);
+	if (err)
+		return err;
+	if (args.flags & ~KEVENT_INIT_FLAGS)
+		return -EINVAL;
+	if (args.__reserved0 || args.__reserved1[0] || args.__reserved1[1])
+		return -EINVAL;
+	if (args.ring_entries > KEVENT_RING_MAX_ENTRIES)
+		return -EINVAL;
+
+	kq = kzalloc(sizeof(*kq), GFP_KERNEL_ACCOUNT);
+	if (!kq)
+		return -ENOMEM;
+	refcount_set(&kq->ref, 1);
+	mutex_init(&kq->mutex);
+	kq->index = RB_ROOT;
+	INIT_LIST_HEAD(&kq->reap);
+	spin_lock_init(&kq->lock);
+	INIT_LIST_HEAD(&kq->ready);
+	INIT_LIST_HEAD(&kq->recheck);
+	init_waitqueue_head(&kq->wait);
+	init_waitqueue_head(&kq->poll_wait);
+
+	err = -ENOMEM;
+	kq->ucounts = get_ucounts(current_ucounts());
+	if (!kq->ucounts)
+		goto out_free;
+	if (args.ring_entries) {
+		err = kevent_ring_alloc(kq, kevent_ring_entries(args.ring_entries));
+		if (err)
+			goto out_put;
+	}
+
+	fd = get_unused_fd_flags((args.flags & KEVENT_INIT_CLOEXEC) ?
+				 O_CLOEXEC : 0);
+	if (fd < 0) {
+		err = fd;
+		goto out_ring;
+	}
+	file = anon_inode_getfile("[kevent]", &kevent_fops, kq,
+				  O_RDWR | ((args.flags & KEVENT_INIT_NONBLOCK) ?
+					    O_NONBLOCK : 0));
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		err = PTR_ERR(file);
+		goto out_ring;
+	}
+	fd_install(fd, file);
+	return fd;
+
+out_ring:
+	kevent_ring_free(kq);
+out_put:
+	put_ucounts(kq->ucounts);
+out_free:
+	kfree(kq);
+	return err;
+}
+
+/*
+ * Apply @nr changes in order under one hold of the queue mutex. Each
+ * change gets its own result; a failing change does not stop the batch.
+ * Returns the number of changes that failed, or -EFAULT if a change
+ * could not be read or its result written (the ones before it applied).
+ */
+SYSCALL_DEFINE4(kevent_ctl, int, fd, struct ukevent __user *, changes,
+		unsigned int, nr, unsigned int, flags)
+{
+	struct kevent_queue *kq;
+	unsigned int i;
+	int failed = 0;
+	struct fd f;
+
+	if (flags || nr > INT_MAX)
+		return -EINVAL;
+
+	f = fdget(fd);
+	if (!fd_file(f))
+		return -EBADF;
+	kq = kevent_queue_get(f);
+	if (!kq) {
+		fdput(f);
+		return -EINVAL;
+	}
+
+	mutex_lock(&kq->mutex);
+	kevent_reap(kq);
+	for (i = 0; i < nr; i++) {
+		struct ukevent uk;
+		int result;
+
+		if (copy_from_user(&uk, &changes[i], sizeof(uk))) {
+			failed = -EFAULT;
+			break;
+		}
+		result = kevent_ctl_one(kq, &uk);
+		if (put_user(result, &changes[i].result)) {
+			failed = -EFAULT;
+			break;
+		}
+		if (result)
+			failed++;
+	}
+	mutex_unlock(&kq->mutex);
+	fdput(f);
+	return failed;
+}
+
+/* What one registration costs, for the default per-user limit. */
+#define KEVENT_REGISTRATION_COST	(sizeof(struct kevent) + 128)
+
+static long kevent_zero;
+static long kevent_int_max = INT_MAX;
+
+static struct ctl_table kevent_sysctls[] = {
+	{
+		.procname	= "max_user_registrations",
+		.data		= &init_user_ns.ucount_max[UCOUNT_KEVENT_REGISTRATIONS],
+		.maxlen		= sizeof(long),
+		.mode		= 0644,
+		.proc_handler	= proc_doulongvec_minmax,
+		.extra1		= &kevent_zero,
+		.extra2		= &kevent_int_max,
+	},
+};
+
+static int __init kevent_sysctl_init(void)
+{
+	struct sysinfo si;
+
+	/* As epoll's max_user_watches: 4% of low memory. */
+	si_meminfo(&si);
+	init_user_ns.ucount_max[UCOUNT_KEVENT_REGISTRATIONS] =
+		(((si.totalram - si.totalhigh) / 25) << PAGE_SHIFT) /
+		KEVENT_REGISTRATION_COST;
+	register_sysctl_init("fs/kevent", kevent_sysctls);
+	return 0;
+}
+fs_initcall(kevent_sysctl_init);

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kevent ready ring: a single-producer (kernel), single-consumer (user
+ * space) ring of struct ukevent shared through mmap of the queue fd.
+ *
+ * The kernel writes tail and the free slots; user space writes head and
+ * reads the unread slots in [head, tail). Memory ordering, each pair
+ * written once here and in the UAPI:
+ *
+ *  (A) kernel: fill slot, smp_store_release(&ring->tail)
+ *      user:   load-acquire tail, then read the slots before it.
+ *  (B) user:   read slots, then store-release head
+ *      kernel: smp_load_acquire(&ring->head), then reuse the slots before
+ *              it, so a slot is never rewritten while still being read.
+ *
+ * The kernel keeps its own copy of tail and never reads it back from the
+ * shared page. The head written by user space is only used through
+ * kevent_ring_unread(), which clamps it, so a corrupt head can make the
+ * ring look full but never lets the kernel write outside it or overwrite
+ * an unread slot.
+ */
+
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "kevent.h"
+
+int kevent_ring_alloc(struct kevent_queue *kq, u32 entries)
+{
+	size_t size = PAGE_ALIGN(KEVENT_RING_SIZE(entries));
+	struct kevent_ring *ring;
+
+	/* vmalloc_user() with the memory charged to the caller's memcg. */
+	ring = __vmalloc_node_range(size, SHMLBA, VMALLOC_START, VMALLOC_END,
+				    GFP_KERNEL_ACCOUNT | __GFP_ZERO, PAGE_KERNEL,
+				    VM_USERMAP, NUMA_NO_NODE,
+				    __builtin_return_address(0));
+	if (!ring)
+		return -ENOMEM;
+	ring->entries = entries;
+	ring->mask = entries - 1;
+	kq->ring = ring;
+	kq->ring_entries = entries;
+	kq->ring_mask = entries - 1;
+	kq->ring_size = size;
+	return 0;
+}
+
+void kevent_ring_free(struct kevent_queue *kq)
+{
+	vfree(kq->ring);
+	kq->ring = NULL;
+}
+
+int kevent_ring_mmap(struct kevent_queue *kq, struct vm_area_struct *vma)
+{
+	if (!kq->ring)
+		return -ENODEV;
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > kq->ring_size)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return remap_vmalloc_range(vma, kq->ring, 0);
+}
+
+/* Unread entries; lockless, for wake-up decisions. */
+u32 kevent_ring_avail(struct kevent_queue *kq)
+{
+	return kevent_ring_unread(READ_ONCE(kq->ring->head),
+				 READ_ONCE(kq->ring_tail), kq->ring_entries);
+}
+
+/*
+ * Move ready registrations into free ring slots, oldest first, and publish
+ * them with one store-release of tail. Whatever does not fit stays on the
+ * ready list, in order, and KEVENT_RING_OVERFLOW tells user space that
+ * events wait in the kernel. Called with kq->lock held, from any context.
+ */
+void kevent_ring_flush(struct kevent_queue *kq)
+{
+	struct kevent_ring *ring = kq->ring;
+	u32 tail = kq->ring_tail;
+	u32 space;
+
+	if (list_empty(&kq->ready))
+		goto out;
+
+	/* Pairs with the consumer's store-release of head: (B) above. */
+	space = kevent_ring_space(smp_load_acquire(&ring->head), tail,
+				  kq->ring_entries);
+	while (space && !list_empty(&kq->ready)) {
+		struct kevent *kev = list_first_entry(&kq->ready, struct kevent,
+						      ready_link);
+		struct ukevent uk;
+		u64 count;
+
+		count = kevent_fill(kev, &uk);
+		memcpy(&ring->events[tail & kq->ring_mask], &uk, sizeof(uk));
+		kev->ring_pos = tail;
+		kevent_consume(kq, kev, count);
+		tail++;
+		space--;
+	}
+	if (tail != kq->ring_tail) {
+		kq->ring_tail = tail;
+		/* Publish the slots: (A) above. */
+		smp_store_release(&ring->tail, tail);
+	}
+out:
+	WRITE_ONCE(ring->flags, list_empty(&kq->ready) ? 0 :
+		   KEVENT_RING_OVERFLOW);
+	WRITE_ONCE(ring->overflow, kq->ring_overflow);
+}
+
+/*
+ * kevent_get_events() on a queue with a ring: the kernel acts as the
+ * consumer. Caller holds kq->mutex, which serialises kernel consumers.
+ */
+int kevent_ring_copy_to_user(struct kevent_queue *kq,
+			     struct ukevent __user *events, u32 max)
+{
+	struct kevent_ring *ring = kq->ring;
+	u32 head, tail, n, i;
+
+	spin_lock_irq(&kq->lock);
+	kevent_ring_flush(kq);
+	tail = kq->ring_tail;
+	spin_unlock_irq(&kq->lock);
+
+	/* Slots before tail are stable until head passes them. */
+	head = smp_load_acquire(&ring->head);
+	if (tail - head > kq->ring_entries)
+		return -EINVAL;
+	n = min(tail - head, max);
+	for (i = 0; i < n; i++) {
+		if (copy_to_user(&events[i],
+				 &ring->events[(head + i) & kq->ring_mask],
+				 sizeof(*events)))
+			break;
+	}
+	if (!i && n)
+		return -EFAULT;
+	/* Free the copied slots for the producer: (B) above. */
+	smp_store_release(&ring->head, head + i);
+
+	spin_lock_irq(&kq->lock);
+	kevent_ring_flush(kq);
+	spin_unlock_irq(&kq->lock);
+	return i;
+}

@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kevent delivery: the ready list, wake-ups, kevent_get_events() and
+ * kevent_wait().
+ *
+ * A source reports readiness with kevent_ready(). The registration's
+ * pending state accumulates (masks are or-ed, counts added) and the
+ * registration is put on the ready list once; on a queue with a ring it is
+ * moved into the ring at once if there is space. Delivering an event
+ * consumes exactly the pending state it reports, so counts are never lost
+ * or reported twice, whatever races with the source.
+ */
+
+#include <linux/file.h>
+#include <linux/hrtimer.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
+#include <linux/syscalls.h>
+#include <linux/time64.h>
+#include <linux/uaccess.h>
+
+#include "kevent.h"
+
+/*
+ * Wake one waiter, or all of them. Called with kq->lock held. Returns true
+ * if pollers of the queue fd must be woken too, which the caller does
+ * with kevent_wake_pollers() once kq->lock is dropped.
+ */
+static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
+{
+	/* wq_has_sleeper() orders the state update before the check. */
+	if (wq_has_sleeper(&kq->wait))
+		__wake_up(&kq->wait, TASK_INTERRUPTIBLE, wake_all ? 0 : 1,
+			  NULL);
+	return wq_has_sleeper(&kq->poll_wait);
+}
+
+/*
+ * Wake poll(), select() and epoll watchers of the queue fd, and kevent
+ * queues watching it. Called without kq->lock: a watching queue takes its
+ * own lock from the callback. A queue that watches another queue has
+ * nest_depth 1, and only queues that watch none can be watched, so the
+ * subclass keeps lockdep exact for the one level of nesting allowed.
+ */
+void kevent_wake_pollers(struct kevent_queue *kq)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave_nested(&kq->poll_wait.lock, flags,
+				 READ_ONCE(kq->nest_depth));
+	wake_up_locked_poll(&kq->poll_wait, EPOLLIN | EPOLLRDNORM);
+	spin_unlock_irqrestore(&kq->poll_wait.lock, flags);
+}
+
+/*
+ * Build the event that @kev reports now and return the number of pending
+ * occurrences it stands for. Called with kq->lock held.
+ */
+u64 kevent_fill(struct kevent *kev, struct ukevent *uk)
+{
+	memset(uk, 0, sizeof(*uk));
+	uk->id = kev->id;
+	uk->udata = kev->udata;
+	uk->type = kev->type;
+	uk->flags = kev->flags;
+	uk->event = kev->pending_mask;
+	uk->ret_flags = kev->pending_ret_flags;
+	uk->data[0] = kev->pending_count;
+	uk->data[1] = kev->pending_value;
+	if (kev->source->fill)
+		kev->source->fill(kev, uk);
+	return kev->pending_count;
+}
+
+/*
+ * @uk, built by kevent_fill() from @count pending occurrences, has been
+ * delivered: subtract them, take @kev off the ready list and apply its
+ * mode. What the source added since kevent_fill() stays pending. Called
+ * with kq->lock held; @kev is queued.
+ */
+void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
+{
+	kev->pending_count -= count;
+	if (!kev->pending_count) {
+		kev->pending_mask = 0;
+		kev->pending_ret_flags = 0;
+	}
+	list_del_init(&kev->ready_link);
+	kev->state &= ~KEVENT_STATE_QUEUED;
+	kq->nr_ready--;
+
+	if (kev->flags & KEVENT_REQ_ONESHOT) {
+		kev->state |= KEVENT_STATE_DEAD;
+		list_add_tail(&kev->ready_link, &kq->reap);
+	} else if (kev->flags & KEVENT_REQ_DISPATCH) {
+		kev->state |= KEVENT_STATE_DISABLED;
+	} else if (kev->pending_count) {
+		/* It occurred again since kevent_fill(): report it later. */
+		list_add_tail(&kev->ready_link, &kq->ready);
+		kev->state |= KEVENT_STATE_QUEUED;
+		kq->nr_ready++;
+	} else if (kev->source->recheck && !(kev->flags & KEVENT_REQ_ET) &&
+		   !(kev->state & KEVENT_STATE_RECHECK)) {
+		/* Level: report it again at the next harvest if it holds. */
+		list_add_tail(&kev->recheck_link, &kq->recheck);
+		kev->state |= KEVENT_STATE_RECHECK;
+	}
+}
+
+/*
+ * Queue @kev if it has something to report and is armed, move it into the
+ * ring if there is one, and wake a waiter. Called with kq->lock held.
+ * Returns true if the caller must call kevent_wake_pollers().
+ */
+bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
+{
+	if (!kev->pending_count || (kev->state & (KEVENT_STATE_QUEUED |
+						  KEVENT_STATE_DISABLED |
+						  KEVENT_STATE_DEAD)))
+		return false;
+
+	list_add_tail(&kev->ready_link, &kq->ready);
+	kev->state |= KEVENT_STATE_QUEUED;
+	kq->nr_ready++;
+	if (kq->ring) {
+		kevent_ring_flush(kq);
+		if (kev->state & KEVENT_STATE_QUEUED) {
+			/* Ring full: it waits in the kernel, visibly. */
+			kq->ring_overflow++;
+			WRITE_ONCE(kq->ring->overflow, kq->ring_overflow);
+		}
+	}
+	return kevent_wake(kq, kev->flags & KEVENT_REQ_WAKEUP_ALL);
+}
+
+/**
+ * kevent_ready - report that a registration's condition occurred
+ * @kev:	the registration
+ * @mask:	conditions to add to the reported event mask
+ * @count:	occurrences to add to the reported count (data[0]), >= 1
+ * @value:	value reported in data[1] (the last one wins)
+ * @ret_flags:	KEVENT_RET_* to report
+ *
+ * Safe from any context, including hard interrupts; never sleeps or
+ * allocates. A registration that is already queued is not queued twice:
+ * the new occurrence is coalesced into the pending event.
+ */
+void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
+		  u32 ret_flags)
+{
+	struct kevent_queue *kq = kev->queue;
+	unsigned long flags;
+	bool wake = false;
+
+	spin_lock_irqsave(&kq->lock, flags);
+	if (!(kev->state & KEVENT_STATE_DEAD)) {
+		kev->pending_mask |= mask;
+		kev->pending_count += count;
+		kev->pending_value = value;
+		kev->pending_ret_flags |= ret_flags;
+		wake = kevent_post_locked(kq, kev);
+	}
+	spin_unlock_irqrestore(&kq->lock, flags);
+	if (wake)
+		kevent_wake_pollers(kq);
+}
+
+/**
+ * kevent_request_recheck - ask for @kev to be evaluated in process context
+ * @kev:	the registration
+ *
+ * For a wake-up that does not say what happened (no poll mask in the wake
+ * key): the next kevent_get_events() or kevent_wait(), or a waiter woken
+ * now, calls source->recheck(). Safe from any context.
+ */
+void kevent_request_recheck(struct kevent *kev)
+{
+	struct kevent_queue *kq = kev->queue;
+	unsigned long flags;
+	bool wake = false;
+
+	spin_lock_irqsave(&kq->lock, flags);
+	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_DISABLED))) {
+		if (!(kev->state & KEVENT_STATE_RECHECK)) {
+			list_add_tail(&kev->recheck_link, &kq->recheck);
+			kev->state |= KEVENT_STATE_RECHECK;
+		}
+		kev->state |= KEVENT_STATE_WOKEN;
+		WRITE_ONCE(kq->recheck_wanted, true);
+		wake = kevent_wake(kq, false);
+	}
+	spin_unlock_irqrestore(&kq->lock, flags);
+	if (wake)
+		kevent_wake_pollers(kq);
+}
+
+/*
+ * A registration on the recheck list is due unless it is a level event
+ * whose last ring entry user space has not consumed yet: a level event
+ * has at most one unread entry in the ring. Called with kq->lock held.
+ */
+static bool kevent_recheck_due(struct kevent_queue *kq, struct kevent *kev,
+			       u32 head)
+{
+	if (!kq->ring || (kev->state & KEVENT_STATE_WOKEN))
+		return true;
+	return (s32)(kev->ring_pos - head) < 0;
+}
+
+/*
+ * Evaluate the registrations on the recheck list that are due. Caller
+ * holds kq->mutex, which keeps them registered and their files open.
+ */
+void kevent_recheck_all(struct kevent_queue *kq)
+{
+	struct kevent *kev, *next;
+	LIST_HEAD(due);
+	u32 head = 0;
+
+	if (list_empty_careful(&kq->recheck))
+		return;
+	if (kq->ring)
+		head = smp_load_acquire(&kq->ring->head);
+
+	/*
+	 * Due registrations move to a private list but keep their RECHECK
+	 * bit until just before they are polled, so a wake-up meanwhile
+	 * neither links them twice nor is lost: the poll comes after it.
+	 */
+	spin_lock_irq(&kq->lock);
+	WRITE_ONCE(kq->recheck_wanted, false);
+	list_for_each_entry_safe(kev, next, &kq->recheck, recheck_link)
+		if (kevent_recheck_due(kq, kev, head))
+			list_move_tail(&kev->recheck_link, &due);
+	spin_unlock_irq(&kq->lock);
+
+	list_for_each_entry_safe(kev, next, &due, recheck_link) {
+		spin_lock_irq(&kq->lock);
+		list_del_init(&kev->recheck_link);
+		kev->state &= ~(KEVENT_STATE_RECHECK | KEVENT_STATE_WOKEN);
+		spin_unlock_irq(&kq->lock);
+		kev->source->recheck(kev);
+	}
+}
+
+/**
+ * kevent_reset - forget what @kev had pending and not yet delivered
+ * @kev:	the registration
+ *
+ * For sources re-arming a registration on MODIFY. Events already in the
+ * ring are not withdrawn. Called under the queue mutex.
+ */
+void kevent_reset(struct kevent *kev)
+{
+	struct kevent_queue *kq = kev->queue;
+
+	spin_lock_irq(&kq->lock);
+	kev->pending_mask = 0;
+	kev->pending_count = 0;
+	kev->pending_value = 0;
+	kev->pending_ret_flags = 0;
+	if (kev->state & KEVENT_STATE_QUEUED) {
+		list_del_init(&kev->ready_link);
+		kev->state &= ~KEVENT_STATE_QUEUED;
+		kq->nr_ready--;
+	}
+	spin_unlock_irq(&kq->lock);
+}
+
+/*
+ * Events available to a waiter: unread ring entries, or queued
+ * registrations on a queue without a ring. Lockless: a hint for the wake
+ * function, re-checked under the lock by the waiter. A pending re-poll
+ * request counts as "enough" so that some waiter performs it.
+ */
+static u32 kevent_avail_hint(struct kevent_queue *kq)
+{
+	if (READ_ONCE(kq->recheck_wanted))
+		return U32_MAX;
+	if (kq->ring)
+		return kevent_ring_avail(kq);
+	return READ_ONCE(kq->nr_ready);
+}
+
+/* As kevent_avail_hint(), after moving waiting events into the ring. */
+static u32 kevent_avail(struct kevent_queue *kq)
+{
+	u32 avail;
+
+	spin_lock_irq(&kq->lock);
+	if (kq->ring) {
+		kevent_ring_flush(kq);
+		avail = kevent_ring_avail(kq);
+	} else {
+		avail = kq->nr_ready;
+	}
+	spin_unlock_irq(&kq->lock);
+	return avail;
+}
+
+/*
+ * poll() on the queue fd. It cannot re-poll watched files here (that needs
+ * kq->mutex, which may not nest inside a watcher's locks), so due level
+ * registrations report POLLIN; a harvest then re-polls them.
+ */
+bool kevent_queue_has_events(struct kevent_queue *kq)
+{
+	struct kevent *kev;
+	bool due = false;
+	u32 head = 0;
+
+	if (kevent_avail(kq))
+		return true;
+	if (kq->ring)
+		head = smp_load_acquire(&kq->ring->head);
+	spin_lock_irq(&kq->lock);
+	list_for_each_entry(kev, &kq->recheck, recheck_link) {
+		if (kevent_recheck_due(kq, kev, head)) {
+			due = true;
+			break;
+		}
+	}
+	spin_unlock_irq(&kq->lock);
+	return due;
+}
+
+/* Re-poll due level registrations; takes kq->mutex. */
+static void kevent_recheck(struct kevent_queue *kq)
+{
+	if (list_empty_careful(&kq->recheck))
+		return;
+	mutex_lock(&kq->mutex);
+	kevent_recheck_all(kq);
+	mutex_unlock(&kq->mutex);
+}
+
+struct kevent_waiter {
+	struct wait_queue_entry	wq;
+	struct kevent_queue	*kq;
+	u32			min_nr;
+};
+
+/*
+ * Waiters sleep exclusively, so a wake-up for one event wakes one of them.
+ * A waiter that could not return yet (fewer than its min_nr events) does
+ * not count, so the wake-up goes on to the next one.
+ */
+static int kevent_wake_function(struct wait_queue_entry *wq, unsigned int mode,
+				int sync, void *key)
+{
+	struct kevent_waiter *w = container_of(wq, struct kevent_waiter, wq);
+
+	if (kevent_avail_hint(w->kq) < w->min_nr)
+		return 0;
+	return autoremove_wake_function(wq, mode, sync, key);
+}
+
+struct kevent_timeout {
+	bool		infinite;
+	ktime_t		expires;	/* absolute, on clockid */
+	clockid_t	clockid;
+};
+
+static ktime_t kevent_clock_now(clockid_t clockid)
+{
+	switch (clockid) {
+	case CLOCK_REALTIME:
+		return ktime_get_real();
+	case CLOCK_BOOTTIME:
+		return ktime_get_boottime();
+	default:
+		return ktime_get();
+	}
+}
+
+/*
+ * Read the optional wait arguments and timeout, and install the signal
+ * mask. On success the caller must call restore_saved_sigmask_unless().
+ */
+static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
+			       const struct kevent_wait_args __user *uargs,
+			       struct kevent_timeout *to)
+{
+	struct kevent_wait_args args = { .clockid = CLOCK_MONOTONIC };
+	struct timespec64 ts;
+
+	if (uargs && copy_from_user(&args, uargs, sizeof(args)))
+		return -EFAULT;
+	if ((args.flags & ~KEVENT_WAIT_ABSTIME) || args.__reserved)
+		return -EINVAL;
+	if (args.clockid != CLOCK_MONOTONIC && args.clockid != CLOCK_REALTIME &&
+	    args.clockid != CLOCK_BOOTTIME)
+		return -EINVAL;
+
+	to->clockid = args.clockid;
+	to->infinite = !uts;
+	if (uts) {
+		if (get_timespec64(&ts, uts))
+			return -EFAULT;
+		if (!timespec64_valid(&ts))
+			return -EINVAL;
+		to->expires = timespec64_to_ktime(ts);
+		if (!(args.flags & KEVENT_WAIT_ABSTIME))
+			to->expires = ktime_add_safe(kevent_clock_now(to->clockid),
+						     to->expires);
+	}
+
+	if (args.sigmask)
+		return set_user_sigmask(u64_to_user_ptr(args.sigmask),
+					args.sigsetsize);
+	return 0;
+}
+
+/*
+ * Sleep until at least @min_nr events are available, the timeout passes
+ * (returns 0) or a signal arrives (-EINTR). One hrtimer sleeper per wait.
+ */
+static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
+			      struct kevent_timeout *to, bool nonblock)
+{
+	struct kevent_waiter w = { .kq = kq, .min_nr = min_nr };
+	bool timed_out = nonblock;
+	int ret = 0;
+
+	kevent_recheck(kq);
+	if (!min_nr || kevent_avail(kq) >= min_nr)
+		return 0;
+
+	init_wait_entry(&w.wq, 0);
+	w.wq.func = kevent_wake_function;
+	for (;;) {
+		prepare_to_wait_exclusive(&kq->wait, &w.wq, TASK_INTERRUPTIBLE);
+		if (kevent_avail(kq) >= min_nr || timed_out)
+			break;
+		if (READ_ONCE(kq->recheck_wanted)) {
+			/* A wake-up without a poll mask: re-poll, awake. */
+			__set_current_state(TASK_RUNNING);
+			kevent_recheck(kq);
+			continue;
+		}
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (!schedule_hrtimeout_range_clock(to->infinite ? NULL :
+						    &to->expires,
+						    current->timer_slack_ns,
+						    HRTIMER_MODE_ABS,
+						    to->clockid))
+			timed_out = true;
+	}
+	finish_wait(&kq->wait, &w.wq);
+	return ret;
+}
+
+/* Queue without a ring: copy out up to @max ready events. */
+static int kevent_harvest(struct kevent_queue *kq,
+			  struct ukevent __user *events, u32 max)
+{
+	int n = 0;
+
+	mutex_lock(&kq->mutex);
+	while (n < max) {
+		struct kevent *kev;
+		struct ukevent uk;
+		u64 count;
+
+		/*
+		 * Under kq->mutex nothing but the source can change a queued
+		 * registration, and sources only add to it: kev stays valid
+		 * and queued across the copy, and kevent_consume() takes away
+		 * exactly what was copied.
+		 */
+		spin_lock_irq(&kq->lock);
+		kev = list_first_entry_or_null(&kq->ready, struct kevent,
+					       ready_link);
+		if (kev)
+			count = kevent_fill(kev, &uk);
+		spin_unlock_irq(&kq->lock);
+		if (!kev)
+			break;
+
+		if (copy_to_user(&events[n], &uk, sizeof(uk))) {
+			if (!n)
+				n = -EFAULT;
+			break;
+		}
+
+		spin_lock_irq(&kq->lock);
+		kevent_consume(kq, kev, count);
+		spin_unlock_irq(&kq->lock);
+		n++;
+	}
+	kevent_reap(kq);
+	mutex_unlock(&kq->mutex);
+	return n;
+}
+
+SYSCALL_DEFINE6(kevent_get_events, int, fd, struct ukevent __user *, events,
+		unsigned int, min_nr, unsigned int, max_nr,
+		const struct __kernel_timespec __user *, timeout,
+		const struct kevent_wait_args __user *, uargs)
+{
+	struct kevent_timeout to;
+	struct kevent_queue *kq;
+	int ret, err;
+	struct fd f;
+
+	f = fdget(fd);
+	if (!fd_file(f))
+		return -EBADF;
+	kq = kevent_queue_get(f);
+	ret = -EINVAL;
+	if (!kq || !max_nr || min_nr > max_nr ||
+	    max_nr > INT_MAX / sizeof(struct ukevent))
+		goto out;
+
+	ret = kevent_wait_prepare(timeout, uargs, &to);
+	if (ret)
+		goto out;
+
+	err = kevent_wait_events(kq, min_nr, &to,
+				 fd_file(f)->f_flags & O_NONBLOCK);
+	if (kq->ring) {
+		mutex_lock(&kq->mutex);
+		ret = kevent_ring_copy_to_user(kq, events, max_nr);
+		kevent_reap(kq);
+		mutex_unlock(&kq->mutex);
+	} else {
+		ret = kevent_harvest(kq, events, max_nr);
+	}
+	/* Events were interrupted by a signal only if none were copied. */
+	if (!ret && err)
+		ret = err;
+
+	/* Pass on a wake-up this caller took but did not use up. */
+	if (ret >= 0 && kevent_avail_hint(kq)) {
+		spin_lock_irq(&kq->lock);
+		kevent_wake(kq, false);
+		spin_unlock_irq(&kq->lock);
+	}
+	restore_saved_sigmask_unless(ret == -EINTR);
+out:
+	fdput(f);
+	return ret;
+}
+
+SYSCALL_DEFINE4(kevent_wait, int, fd, unsigned int, min_nr,
+		const struct __kernel_timespec __user *, timeout,
+		const struct kevent_wait_args __user *, uargs)
+{
+	struct kevent_timeout to;
+	struct kevent_queue *kq;
+	struct fd f;
+	int ret;
+
+	f = fdget(fd);
+	if (!fd_file(f))
+		return -EBADF;
+	kq = kevent_queue_get(f);
+	ret = -EINVAL;
+	if (!kq || !kq->ring || min_nr > kq->ring_entries)
+		goto out;
+
+	ret = kevent_wait_prepare(timeout, uargs, &to);
+	if (ret)
+		goto out;
+
+	ret = kevent_wait_events(kq, min_nr, &to,
+				 fd_file(f)->f_flags & O_NONBLOCK);
+	if (!ret)
+		ret = kevent_avail(kq);
+	restore_saved_sigmask_unless(ret == -EINTR);
+
+	/* Oneshots that fired into the ring are removed here or by ctl. */
+	if (!list_empty_careful(&kq->reap)) {
+		mutex_lock(&kq->mutex);
+		kevent_reap(kq);
+		mutex_unlock(&kq->mutex);
+	}
+out:
+	fdput(f);
+	return ret;
+}

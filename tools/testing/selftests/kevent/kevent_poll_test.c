@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KEVENT_POLL: any file with ->poll (pipe, eventfd, pidfd, epoll, another
+ * kevent queue): POLLIN/POLLOUT/POLLHUP, the four delivery modes, MODIFY,
+ * nesting limits (ELOOP) and the errors for files without ->poll (EPERM),
+ * bad fds (EBADF) and non-zero data (EINVAL).
+ */
+#include "kevent_test.h"
+#include "../kselftest_harness.h"
+
+#include <limits.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open	434
+#endif
+
+#define NEG_MS		50	/* wait for an event that must not come */
+#define POS_MS		2000	/* wait for an event that must come */
+
+static int poll_add(int q, int fd, __u32 mask, __u32 flags, __u64 udata)
+{
+	struct ukevent ch;
+
+	kevent_prep_fd(&ch, KEVENT_POLL, fd, mask, flags, udata);
+	return kt_ctl1(q, &ch);
+}
+
+static int poll_modify(int q, int fd, __u32 mask, __u32 flags, __u64 udata)
+{
+	struct ukevent ch;
+
+	kevent_prep_fd(&ch, KEVENT_POLL, fd, mask, flags, udata);
+	ch.op = KEVENT_CTL_MODIFY;
+	return kt_ctl1(q, &ch);
+}
+
+/* The fields of a delivered poll event, checked exactly. */
+#define CHECK_POLL(ev, fd, ev_mask, req, ud)				\
+	do {								\
+		const struct ukevent *_e = &(ev);			\
+									\
+		EXPECT_EQ(KEVENT_POLL, _e->type);			\
+		EXPECT_EQ((__u64)(fd), _e->id);				\
+		EXPECT_EQ((__u64)(ud), _e->udata);			\
+		EXPECT_EQ((__u32)(req), _e->flags);			\
+		EXPECT_EQ(0, _e->op);					\
+		EXPECT_EQ((__u32)(ev_mask), _e->event);			\
+		EXPECT_LE(1ULL, _e->data[0]);				\
+	} while (0)
+
+FIXTURE(q)
+{
+	int fd;
+	int p[2];
+	struct ukevent ev[8];
+};
+
+FIXTURE_SETUP(q)
+{
+	signal(SIGPIPE, SIG_IGN);
+	self->fd = kt_queue(0, 0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, pipe2(self->p, O_CLOEXEC | O_NONBLOCK));
+}
+
+FIXTURE_TEARDOWN(q)
+{
+	close(self->fd);
+	if (self->p[0] >= 0)
+		close(self->p[0]);
+	if (self->p[1] >= 0)
+		close(self->p[1]);
+}
+
+static int drain_fd(int fd)
+{
+	char buf[256];
+	int total = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += (int)n;
+	return total;
+}
+
+/* Pipe */
+
+TEST_F(q, poll_pipe_pollin_level)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, 0, 0x51));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(5, write(self->p[1], "hello", 5));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLIN, 0, 0x51);
+	EXPECT_EQ(0U, ev[0].ret_flags);
+	/* Level: unread, reported again at each harvest. */
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	CHECK_POLL(ev[0], self->p[0], POLLIN, 0, 0x51);
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	/* Drained: quiet. */
+	EXPECT_EQ(5, drain_fd(self->p[0]));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+}
+
+TEST_F(q, poll_pipe_pollout_initially)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, poll_add(self->fd, self->p[1], POLLOUT, 0, 0x52));
+	/* Readiness present at ADD is reported at once. */
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[1], POLLOUT, 0, 0x52);
+	EXPECT_EQ(0U, ev[0].ret_flags);
+	/* The read end never gets POLLOUT; nothing for POLLIN either. */
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN | POLLOUT, 0, 0x53));
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ((__u64)self->p[1], ev[0].id);
+}
+
+TEST_F(q, poll_pipe_pollhup_writer_closed)
+{
+	struct ukevent *ev = self->ev;
+
+	/* POLLHUP is always watched, even if only POLLIN was asked for. */
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, 0, 0x54));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(0, close(self->p[1]));
+	self->p[1] = -1;
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLHUP, 0, 0x54);
+	EXPECT_EQ(KEVENT_RET_EOF, ev[0].ret_flags);
+	/* Level: the writer stays gone. */
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ((__u32)POLLHUP, ev[0].event);
+}
+
+TEST_F(q, poll_pipe_pollhup_with_data)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, KEVENT_REQ_ET,
+			      0x55));
+	ASSERT_EQ(2, write(self->p[1], "ab", 2));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLIN, KEVENT_REQ_ET, 0x55);
+	ASSERT_EQ(0, close(self->p[1]));
+	self->p[1] = -1;
+	/* A new edge: unread data and hang-up. */
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLIN | POLLHUP, KEVENT_REQ_ET, 0x55);
+	EXPECT_EQ(KEVENT_RET_EOF, ev[0].ret_flags);
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+}
+
+TEST_F(q, poll_pipe_edge_once_per_write)
+{
+	struct ukevent *ev = self->ev;
+	int i;
+
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, KEVENT_REQ_ET,
+			      0x56));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	for (i = 0; i < 3; i++) {
+		ASSERT_EQ(1, write(self->p[1], "x", 1));
+		ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+		CHECK_POLL(ev[0], self->p[0], POLLIN, KEVENT_REQ_ET, 0x56);
+		/* Old unread data is not reported again. */
+		EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	}
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	EXPECT_EQ(3, drain_fd(self->p[0]));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+}
+
+TEST_F(q, poll_pipe_oneshot_removed)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, KEVENT_REQ_ONESHOT,
+			      0x57));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLIN, KEVENT_REQ_ONESHOT, 0x57);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(1, write(self->p[1], "y", 1));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_POLL, self->p[0],
+				 KEVENT_CTL_REMOVE));
+	EXPECT_EQ(-ENOENT, poll_modify(self->fd, self->p[0], POLLIN, 0, 0));
+	/* ADD works again; data present at ADD is reported. */
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, KEVENT_REQ_ONESHOT,
+			      0x58));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLIN, KEVENT_REQ_ONESHOT, 0x58);
+}
+
+TEST_F(q, poll_pipe_dispatch_enable)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, KEVENT_REQ_DISPATCH,
+			      0x59));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLIN, KEVENT_REQ_DISPATCH, 0x59);
+	/* Disabled: not even a new write is reported. */
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(1, write(self->p[1], "y", 1));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	/* ENABLE: still readable, reported again, then disabled again. */
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_POLL, self->p[0],
+			   KEVENT_CTL_ENABLE));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], self->p[0], POLLIN, KEVENT_REQ_DISPATCH, 0x59);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	/* Drained then ENABLE: nothing. */
+	EXPECT_EQ(2, drain_fd(self->p[0]));
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_POLL, self->p[0],
+			   KEVENT_CTL_ENABLE));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	/* Still registered. */
+	EXPECT_EQ(0, kt_op(self->fd, KEVENT_POLL, self->p[0],
+			   KEVENT_CTL_REMOVE));
+}
+
+TEST_F(q, poll_pipe_disabled_at_add)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, KEVENT_REQ_DISABLED,
+			      0x5a));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_POLL, self->p[0],
+			   KEVENT_CTL_ENABLE));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	EXPECT_EQ((__u64)self->p[0], ev[0].id);
+	EXPECT_EQ((__u32)POLLIN, ev[0].event);
+	/* DISABLE withdraws the pending level event. */
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_POLL, self->p[0],
+			   KEVENT_CTL_DISABLE));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+}
+
+TEST_F(q, poll_pipe_modify_pollin_to_pollout)
+{
+	struct ukevent *ev = self->ev;
+	int sv[2];
+
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_EQ(0, poll_add(self->fd, sv[0], POLLIN, 0, 0x5b));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	/* Writable now: MODIFY re-polls and reports at once. */
+	ASSERT_EQ(0, poll_modify(self->fd, sv[0], POLLOUT, 0, 0x5c));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], sv[0], POLLOUT, 0, 0x5c);
+	ASSERT_EQ(0, poll_modify(self->fd, sv[0], POLLIN | POLLRDNORM, 0,
+				 0x5d));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(1, write(sv[1], "z", 1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], sv[0], POLLIN | POLLRDNORM, 0, 0x5d);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* eventfd, pidfd, epoll */
+
+TEST_F(q, poll_eventfd_counter)
+{
+	struct ukevent *ev = self->ev;
+	__u64 v = 3;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, poll_add(self->fd, efd, POLLIN, 0, 0x60));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(8, write(efd, &v, sizeof(v)));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], efd, POLLIN, 0, 0x60);
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	v = 0;
+	ASSERT_EQ(8, read(efd, &v, sizeof(v)));
+	EXPECT_EQ(3ULL, v);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	/* POLLOUT: an eventfd below its maximum is writable. */
+	ASSERT_EQ(0, poll_modify(self->fd, efd, POLLIN | POLLOUT, 0, 0x61));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], efd, POLLOUT, 0, 0x61);
+	close(efd);
+}
+
+TEST_F(q, poll_eventfd_edge_per_write)
+{
+	struct ukevent *ev = self->ev;
+	__u64 v = 1;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, poll_add(self->fd, efd, POLLIN, KEVENT_REQ_ET, 0x62));
+	ASSERT_EQ(8, write(efd, &v, sizeof(v)));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], efd, POLLIN, KEVENT_REQ_ET, 0x62);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(8, write(efd, &v, sizeof(v)));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], efd, POLLIN, KEVENT_REQ_ET, 0x62);
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	close(efd);
+}
+
+TEST_F(q, poll_pidfd_child_exit)
+{
+	struct ukevent *ev = self->ev;
+	int ctl[2], pidfd, status;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, pipe2(ctl, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(ctl[1]);
+		_exit(read(ctl[0], &c, 1) == 1 ? 7 : 1);
+	}
+	close(ctl[0]);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		close(ctl[1]);
+		waitpid(pid, &status, 0);
+		SKIP(return, "pidfd_open: %s", strerror(errno));
+	}
+	ASSERT_EQ(0, poll_add(self->fd, pidfd, POLLIN, 0, 0x63));
+	/* Running: not readable. */
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	ASSERT_EQ(1, write(ctl[1], "x", 1));
+	/* Exited (not reaped yet): POLLIN. */
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], pidfd, POLLIN, 0, 0x63);
+	EXPECT_EQ(0U, ev[0].ret_flags);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(7, WEXITSTATUS(status));
+	/* Reaped: POLLIN and POLLHUP (always watched), EOF. */
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	CHECK_POLL(ev[0], pidfd, POLLIN | POLLHUP, 0, 0x63);
+	EXPECT_EQ(KEVENT_RET_EOF, ev[0].ret_flags);
+	close(ctl[1]);
+	close(pidfd);
+}
+
+TEST_F(q, poll_nested_epoll_with_pipe)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.u64 = 1 };
+	struct ukevent *ev = self->ev;
+	int efd = epoll_create1(EPOLL_CLOEXEC);
+
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, self->p[0], &e));
+	ASSERT_EQ(0, poll_add(self->fd, efd, POLLIN, 0, 0x64));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], efd, POLLIN, 0, 0x64);
+	/* Level through epoll's own level-triggered item. */
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ((__u64)efd, ev[0].id);
+	EXPECT_EQ(1, drain_fd(self->p[0]));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	close(efd);
+}
+
+/* kevent queues inside kevent queues */
+
+TEST_F(q, poll_kevent_nested_one_level)
+{
+	struct ukevent *ev = self->ev, inner_ev[4];
+	int inner = kt_queue(0, 0);
+
+	ASSERT_LE(0, inner);
+	ASSERT_EQ(0, kt_user_add(inner, 1, 0, 0x70));
+	ASSERT_EQ(0, poll_add(self->fd, inner, POLLIN, 0, 0x65));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(0, kt_trigger(inner, 1, 9));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, POS_MS));
+	CHECK_POLL(ev[0], inner, POLLIN, 0, 0x65);
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	/* Harvesting the inner queue ends the outer readiness. */
+	ASSERT_EQ(1, kt_poll(inner, inner_ev, 4));
+	EXPECT_EQ(0x70ULL, inner_ev[0].udata);
+	EXPECT_EQ(9ULL, inner_ev[0].data[1]);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	close(inner);
+}
+
+TEST_F(q, poll_kevent_self_eloop)
+{
+	EXPECT_EQ(-ELOOP, poll_add(self->fd, self->fd, POLLIN, 0, 0));
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_POLL, self->fd,
+				 KEVENT_CTL_REMOVE));
+}
+
+TEST_F(q, poll_kevent_cycle_and_depth_eloop)
+{
+	int a = self->fd, b = kt_queue(0, 0), c = kt_queue(0, 0);
+	int d = kt_queue(0, 0);
+
+	ASSERT_LE(0, b);
+	ASSERT_LE(0, c);
+	ASSERT_LE(0, d);
+	/* a watches b: one level is fine. */
+	ASSERT_EQ(0, poll_add(a, b, POLLIN, 0, 0));
+	/* b watching a would be a cycle. */
+	EXPECT_EQ(-ELOOP, poll_add(b, a, POLLIN, 0, 0));
+	/* a is a watcher: it cannot be watched (second level). */
+	EXPECT_EQ(-ELOOP, poll_add(c, a, POLLIN, 0, 0));
+	/* b is watched: it cannot watch another queue. */
+	EXPECT_EQ(-ELOOP, poll_add(b, d, POLLIN, 0, 0));
+	/* Once a stops watching b, both are plain queues again. */
+	ASSERT_EQ(0, kt_op(a, KEVENT_POLL, b, KEVENT_CTL_REMOVE));
+	EXPECT_EQ(0, poll_add(b, d, POLLIN, 0, 0));
+	EXPECT_EQ(0, poll_add(c, a, POLLIN, 0, 0));
+	close(b);
+	close(c);
+	close(d);
+}
+
+/* Errors */
+
+TEST_F(q, poll_regular_file_eperm)
+{
+	char path[] = "/tmp/kevent_poll_XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	unlink(path);
+	EXPECT_EQ(-EPERM, poll_add(self->fd, fd, POLLIN, 0, 0));
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_POLL, fd, KEVENT_CTL_REMOVE));
+	close(fd);
+}
+
+TEST_F(q, poll_socket_type_on_pipe_enotsock)
+{
+	struct ukevent ch;
+
+	kevent_prep_fd(&ch, KEVENT_SOCKET, self->p[0], KEVENT_SOCKET_RECV, 0, 0);
+	EXPECT_EQ(-ENOTSOCK, kt_ctl1(self->fd, &ch));
+	kevent_prep_fd(&ch, KEVENT_SOCKET, self->p[1], KEVENT_SOCKET_SEND, 0, 0);
+	EXPECT_EQ(-ENOTSOCK, kt_ctl1(self->fd, &ch));
+	/* The same pipe is fine for the poll source. */
+	EXPECT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, 0, 0));
+}
+
+TEST_F(q, poll_bad_fd_ebadf)
+{
+	struct ukevent ch;
+	int bad = dup(self->p[0]);
+
+	ASSERT_LE(0, bad);
+	ASSERT_EQ(0, close(bad));
+	EXPECT_EQ(-EBADF, poll_add(self->fd, bad, POLLIN, 0, 0));
+	kevent_prep_fd(&ch, KEVENT_SOCKET, bad, KEVENT_SOCKET_RECV, 0, 0);
+	EXPECT_EQ(-EBADF, kt_ctl1(self->fd, &ch));
+	/* -1 as an id is 0xffffffff: above INT_MAX. */
+	EXPECT_EQ(-EBADF, poll_add(self->fd, -1, POLLIN, 0, 0));
+	kevent_prep(&ch, KEVENT_POLL, (__u64)INT_MAX + 1, KEVENT_CTL_ADD, 0,
+		    POLLIN, 0);
+	EXPECT_EQ(-EBADF, kt_ctl1(self->fd, &ch));
+	kevent_prep(&ch, KEVENT_POLL, 1ULL << 32 | (unsigned int)self->p[0],
+		    KEVENT_CTL_ADD, 0, POLLIN, 0);
+	EXPECT_EQ(-EBADF, kt_ctl1(self->fd, &ch));
+}
+
+TEST_F(q, poll_bad_mask_or_data_einval)
+{
+	struct ukevent ch;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		kevent_prep_fd(&ch, KEVENT_POLL, self->p[0], POLLIN, 0, 0);
+		ch.data[i] = 1;
+		EXPECT_EQ(-EINVAL, kt_ctl1(self->fd, &ch));
+	}
+	/* A bit outside the poll.h masks. */
+	EXPECT_EQ(-EINVAL, poll_add(self->fd, self->p[0], 1U << 20, 0, 0));
+	ASSERT_EQ(0, poll_add(self->fd, self->p[0], POLLIN, 0, 0));
+	kevent_prep_fd(&ch, KEVENT_POLL, self->p[0], POLLIN, 0, 0);
+	ch.op = KEVENT_CTL_MODIFY;
+	ch.data[0] = 5;
+	EXPECT_EQ(-EINVAL, kt_ctl1(self->fd, &ch));
+}
+
+TEST_F(q, poll_pipe_close_removes_registration)
+{
+	struct ukevent *ev = self->ev;
+	int p2[2], old = self->p[0];
+
+	ASSERT_EQ(0, poll_add(self->fd, old, POLLIN, 0, 0x66));
+	ASSERT_EQ(0, close(old));
+	self->p[0] = -1;
+	/* A new pipe takes the number; its readiness is not ours. */
+	ASSERT_EQ(0, pipe2(p2, O_CLOEXEC | O_NONBLOCK));
+	ASSERT_EQ(old, p2[0]);
+	ASSERT_EQ(1, write(p2[1], "n", 1));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_POLL, old,
+				 KEVENT_CTL_REMOVE));
+	close(p2[0]);
+	close(p2[1]);
+}
+
+TEST_HARNESS_MAIN
