@@ -139,3 +139,15 @@ cached() {
 	echo "$key" >"$c.key"
 	return "$rc"
 }
+
+# lab_lock: one lab command at a time per build/ (they share worktrees and build dirs).
+# Child scripts inherit the lock (LAB_LOCKED); waits up to an hour for another run.
+lab_lock() {
+	[ -z "${LAB_LOCKED:-}" ] || return 0
+	exec 9>"$BUILD/.lock"
+	if ! flock -n 9; then
+		say "another lab command is running in this build/ directory; waiting for it..."
+		flock -w 3600 9 || die "timed out waiting for the lock on build/.lock"
+	fi
+	export LAB_LOCKED=1
+}

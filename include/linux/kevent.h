@@ -17,6 +17,7 @@
 #include <linux/list.h>
 #include <linux/rbtree.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <uapi/linux/kevent.h>
 
 struct file;
@@ -87,9 +88,12 @@ struct kevent {
  * @trigger:	KEVENT_CTL_TRIGGER; optional
  * @fill:	add source-specific data to a delivered event; called with
  *		the queue's spinlock held, from any context; optional
- * @recheck:	level-triggered sources: evaluate the condition again, in
- *		process context under the queue mutex, and call
- *		kevent_ready() if it holds; optional
+ * @recheck:	evaluate the condition again, in process context under the
+ *		queue mutex, and call kevent_ready() if it holds; called
+ *		after each delivery (level sources: unless edge-triggered)
+ *		and on kevent_request_recheck(); optional
+ * @level:	readiness is a state that @recheck re-evaluates (files),
+ *		not a count of occurrences (timers, user events, signals)
  */
 struct kevent_source {
 	u16	type;
@@ -102,6 +106,7 @@ struct kevent_source {
 	int	(*trigger)(struct kevent *kev, const struct ukevent *uk);
 	void	(*fill)(struct kevent *kev, struct ukevent *uk);
 	void	(*recheck)(struct kevent *kev);
+	bool	level;
 };
 
 void kevent_source_register(const struct kevent_source *source);
@@ -109,6 +114,7 @@ void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		  u32 ret_flags);
 void kevent_reset(struct kevent *kev);
 void kevent_request_recheck(struct kevent *kev);
+void kevent_recheck_later(struct kevent *kev);
 
 #ifdef CONFIG_KEVENT
 DECLARE_STATIC_KEY_FALSE(kevent_files_watched);
@@ -125,6 +131,25 @@ static inline void kevent_file_release(struct file *file)
 }
 #else
 static inline void kevent_file_release(struct file *file)
+{
+}
+#endif
+
+#if defined(CONFIG_KEVENT) && defined(CONFIG_SIGNALFD)
+DECLARE_STATIC_KEY_FALSE(kevent_signals_watched);
+void __kevent_signal_notify(wait_queue_head_t *wqh, int sig);
+
+/*
+ * Called by signalfd_notify() when signal @sig is queued for the process
+ * whose signalfd wait queue is @wqh, with its sighand lock held.
+ */
+static inline void kevent_signal_notify(wait_queue_head_t *wqh, int sig)
+{
+	if (static_branch_unlikely(&kevent_signals_watched))
+		__kevent_signal_notify(wqh, sig);
+}
+#else
+static inline void kevent_signal_notify(wait_queue_head_t *wqh, int sig)
 {
 }
 #endif

@@ -17,9 +17,9 @@
  *			recheck_wanted and the kernel's ring state (tail,
  *			overflow).
  *   queue->wait.lock	taken by wake-ups issued under queue->lock.
- *   queue->poll_wait.lock  taken after queue->lock is dropped, with
- *			lockdep subclass nest_depth, so that a queue watched
- *			by another queue wakes it without recursion.
+ *   queue->poll_wait.lock  taken after queue->lock is dropped, with the
+ *			wake-up nesting depth as lockdep subclass; see
+ *			kevent_wake_pollers().
  *
  * Lifetime: a struct kevent lives from ADD until the queue mutex holder
  * that unlinks it from the index has called source->detach() and taken it
@@ -48,7 +48,6 @@ struct kevent_queue {
 	struct rb_root		index;
 	unsigned int		nr_queues_watched; /* under kevent_nest_mutex */
 	unsigned int		nr_watchers;	/* under kevent_nest_mutex */
-	int			nest_depth;	/* 1 if it watches a queue */
 
 	spinlock_t		lock;		/* see the locking rules above */
 	struct list_head	ready;		/* pending delivery */

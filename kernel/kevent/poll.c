@@ -43,7 +43,7 @@ struct kevent_poll_entry {
 struct kevent_file {
 	struct rhash_head	node;
 	struct file		*file;
-	spinlock_t		lock;
+	spinlock_t		lock;		/* protects list and dead */
 	struct hlist_head	list;
 	bool			dead;
 	struct rcu_head		rcu;
@@ -187,7 +187,6 @@ static int kevent_nest(struct kevent_queue *watcher,
 	} else {
 		watcher->nr_queues_watched++;
 		watched->nr_watchers++;
-		WRITE_ONCE(watcher->nest_depth, 1);
 	}
 	mutex_unlock(&kevent_nest_mutex);
 	return err;
@@ -207,7 +206,9 @@ static void kevent_poll_report(struct kevent_poll *kp, __poll_t mask)
 	u32 ret_flags = 0;
 	u32 event = kp->ops->report(kp, mask, &ret_flags);
 
-	kevent_ready(&kp->kev, event, 1, 0, ret_flags);
+	/* Nothing that was asked for (e.g. RECV on a listening socket). */
+	if (event || ret_flags)
+		kevent_ready(&kp->kev, event, 1, 0, ret_flags);
 }
 
 /*
@@ -225,12 +226,11 @@ static int kevent_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 
 	if (mask & POLLFREE) {
 		/*
-		 * The head is going away (signalfd, binder, ...). Unhook, and
-		 * publish that with a store-release paired with the
-		 * load-acquire in kevent_poll_detach(). After it nothing
-		 * protects kp: do not touch it.
+		 * The head is going away (signalfd, binder, ...). Unhook.
+		 * After the store below nothing protects kp: do not touch it.
 		 */
 		list_del_init(&wait->entry);
+		/* Pairs with the load-acquire in kevent_poll_unhook(). */
 		smp_store_release(&pe->whead, NULL);
 		return 0;
 	}
@@ -274,11 +274,12 @@ static void kevent_poll_unhook(struct kevent_poll *kp)
 		next = pe->next;
 		/*
 		 * A head cleared by POLLFREE is freed after an RCU grace
-		 * period; pairs with the store-release in kevent_poll_wake().
-		 * Otherwise remove_wait_queue() takes the head's lock, so no
-		 * callback for this entry is running when it returns.
+		 * period. Otherwise remove_wait_queue() takes the head's
+		 * lock, so no callback for this entry is running when it
+		 * returns.
 		 */
 		rcu_read_lock();
+		/* Pairs with the store-release in kevent_poll_wake(). */
 		whead = smp_load_acquire(&pe->whead);
 		if (whead)
 			remove_wait_queue(whead, &pe->wait);
@@ -439,6 +440,7 @@ static const struct kevent_source kevent_poll_source = {
 	.modify		= kevent_poll_modify,
 	.detach		= kevent_poll_detach,
 	.recheck	= kevent_poll_recheck,
+	.level		= true,
 };
 
 static int __init kevent_poll_init(void)

@@ -186,7 +186,7 @@ static int kevent_modify(struct kevent *kev, const struct ukevent *uk)
 	spin_unlock_irq(&kq->lock);
 
 	/* Level sources report the new condition if it holds already. */
-	if (kev->source->recheck)
+	if (kev->source->level)
 		kev->source->recheck(kev);
 	return 0;
 }
@@ -198,7 +198,7 @@ static void kevent_enable(struct kevent *kev)
 
 	spin_lock_irq(&kq->lock);
 	kev->state &= ~KEVENT_STATE_DISABLED;
-	if (kev->source->recheck) {
+	if (kev->source->level) {
 		/* Level sources report the condition as it is now. */
 		kev->pending_mask = 0;
 		kev->pending_count = 0;
@@ -207,11 +207,14 @@ static void kevent_enable(struct kevent *kev)
 		kev->source->recheck(kev);
 		return;
 	}
-	/* Counting sources report what accumulated while disabled. */
+	/* Counting sources report what accumulated while disabled... */
 	wake = kevent_post_locked(kq, kev);
 	spin_unlock_irq(&kq->lock);
 	if (wake)
 		kevent_wake_pollers(kq);
+	/* ...and may have more waiting at the origin. */
+	if (kev->source->recheck)
+		kev->source->recheck(kev);
 }
 
 static void kevent_disable(struct kevent *kev)
@@ -244,6 +247,8 @@ static int kevent_ctl_one(struct kevent_queue *kq, const struct ukevent *uk)
 		return -EINVAL;
 	if (uk->event & ~source->event_mask)
 		return -EINVAL;
+	if (uk->op == KEVENT_CTL_TRIGGER && !source->trigger)
+		return -EINVAL;
 
 	if (uk->op == KEVENT_CTL_ADD) {
 		if (kevent_lookup(kq, uk->type, uk->id))
@@ -268,8 +273,6 @@ static int kevent_ctl_one(struct kevent_queue *kq, const struct ukevent *uk)
 		kevent_disable(kev);
 		return 0;
 	default:
-		if (!source->trigger)
-			return -EINVAL;
 		return source->trigger(kev, uk);
 	}
 }

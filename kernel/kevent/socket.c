@@ -135,6 +135,7 @@ static const struct kevent_source kevent_socket_source = {
 	.detach		= kevent_poll_detach,
 	.fill		= kevent_socket_fill,
 	.recheck	= kevent_poll_recheck,
+	.level		= true,
 };
 
 static int __init kevent_socket_init(void)

@@ -36,21 +36,49 @@ static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
 	return wq_has_sleeper(&kq->poll_wait);
 }
 
+/* Queues whose pollers this CPU is waking, innermost last. */
+#define KEVENT_MAX_WAKE_NESTS	4
+struct kevent_wake_nest {
+	int			depth;
+	struct kevent_queue	*queue[KEVENT_MAX_WAKE_NESTS];
+};
+
+static DEFINE_PER_CPU(struct kevent_wake_nest, kevent_wake_nest);
+
 /*
  * Wake poll(), select() and epoll watchers of the queue fd, and kevent
  * queues watching it. Called without kq->lock: a watching queue takes its
- * own lock from the callback. A queue that watches another queue has
- * nest_depth 1, and only queues that watch none can be watched, so the
- * subclass keeps lockdep exact for the one level of nesting allowed.
+ * own lock from the callback, and its own wake-up may come back here.
+ *
+ * Watch chains can loop through files kevent cannot see into (a queue
+ * watching an epoll fd that watches the queue), so the queues being woken
+ * on this CPU are kept on a per-CPU stack, with interrupts off so it stays
+ * ours: a queue already on it is being woken further out, which covers
+ * this wake-up too, and chains deeper than KEVENT_MAX_WAKE_NESTS stop. The
+ * depth is the lockdep subclass, as in epoll's ep_poll_safewake().
  */
 void kevent_wake_pollers(struct kevent_queue *kq)
 {
+	struct kevent_wake_nest *nest;
 	unsigned long flags;
+	int depth, i;
 
-	spin_lock_irqsave_nested(&kq->poll_wait.lock, flags,
-				 READ_ONCE(kq->nest_depth));
+	local_irq_save(flags);
+	nest = this_cpu_ptr(&kevent_wake_nest);
+	depth = nest->depth;
+	for (i = 0; i < depth; i++)
+		if (nest->queue[i] == kq)
+			goto out;
+	if (depth == KEVENT_MAX_WAKE_NESTS)
+		goto out;
+	nest->queue[depth] = kq;
+	nest->depth = depth + 1;
+	spin_lock_nested(&kq->poll_wait.lock, depth);
 	wake_up_locked_poll(&kq->poll_wait, EPOLLIN | EPOLLRDNORM);
-	spin_unlock_irqrestore(&kq->poll_wait.lock, flags);
+	spin_unlock(&kq->poll_wait.lock);
+	nest->depth = depth;
+out:
+	local_irq_restore(flags);
 }
 
 /*
@@ -100,9 +128,13 @@ void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
 		list_add_tail(&kev->ready_link, &kq->ready);
 		kev->state |= KEVENT_STATE_QUEUED;
 		kq->nr_ready++;
-	} else if (kev->source->recheck && !(kev->flags & KEVENT_REQ_ET) &&
+	} else if (kev->source->recheck &&
+		   !(kev->source->level && (kev->flags & KEVENT_REQ_ET)) &&
 		   !(kev->state & KEVENT_STATE_RECHECK)) {
-		/* Level: report it again at the next harvest if it holds. */
+		/*
+		 * Level: report it again at the next harvest if it holds.
+		 * Others: collect what waits at the origin.
+		 */
 		list_add_tail(&kev->recheck_link, &kq->recheck);
 		kev->state |= KEVENT_STATE_RECHECK;
 	}
@@ -171,8 +203,10 @@ void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
  * @kev:	the registration
  *
  * For a wake-up that does not say what happened (no poll mask in the wake
- * key): the next kevent_get_events() or kevent_wait(), or a waiter woken
- * now, calls source->recheck(). Safe from any context.
+ * key), or an origin that must be served by a particular thread (signals
+ * to consume): the next kevent_get_events() or kevent_wait(), or a waiter
+ * woken now, calls source->recheck(). Every waiter is woken, since only
+ * some may be able to serve it. Safe from any context.
  */
 void kevent_request_recheck(struct kevent *kev)
 {
@@ -188,11 +222,32 @@ void kevent_request_recheck(struct kevent *kev)
 		}
 		kev->state |= KEVENT_STATE_WOKEN;
 		WRITE_ONCE(kq->recheck_wanted, true);
-		wake = kevent_wake(kq, false);
+		wake = kevent_wake(kq, true);
 	}
 	spin_unlock_irqrestore(&kq->lock, flags);
 	if (wake)
 		kevent_wake_pollers(kq);
+}
+
+/**
+ * kevent_recheck_later - leave @kev for a later re-poll
+ * @kev:	the registration
+ *
+ * For source->recheck() when the calling thread cannot serve @kev (a
+ * signal to consume, harvested by another process): @kev stays due for
+ * the next caller, without waking anyone, so callers that cannot serve it
+ * never spin on it. Called under the queue mutex.
+ */
+void kevent_recheck_later(struct kevent *kev)
+{
+	struct kevent_queue *kq = kev->queue;
+
+	spin_lock_irq(&kq->lock);
+	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_RECHECK))) {
+		list_add_tail(&kev->recheck_link, &kq->recheck);
+		kev->state |= KEVENT_STATE_RECHECK | KEVENT_STATE_WOKEN;
+	}
+	spin_unlock_irq(&kq->lock);
 }
 
 /*
@@ -218,15 +273,17 @@ void kevent_recheck_all(struct kevent_queue *kq)
 	LIST_HEAD(due);
 	u32 head = 0;
 
-	if (list_empty_careful(&kq->recheck))
-		return;
-	if (kq->ring)
+	if (kq->ring) {
+		/* Pairs with the consumer's store-release of head: ring.c */
 		head = smp_load_acquire(&kq->ring->head);
+	}
 
 	/*
 	 * Due registrations move to a private list but keep their RECHECK
 	 * bit until just before they are polled, so a wake-up meanwhile
 	 * neither links them twice nor is lost: the poll comes after it.
+	 * recheck_wanted is cleared first, whatever the list holds, so a
+	 * waiter never spins on a request that was already served.
 	 */
 	spin_lock_irq(&kq->lock);
 	WRITE_ONCE(kq->recheck_wanted, false);
@@ -312,8 +369,10 @@ bool kevent_queue_has_events(struct kevent_queue *kq)
 
 	if (kevent_avail(kq))
 		return true;
-	if (kq->ring)
+	if (kq->ring) {
+		/* Pairs with the consumer's store-release of head: ring.c */
 		head = smp_load_acquire(&kq->ring->head);
+	}
 	spin_lock_irq(&kq->lock);
 	list_for_each_entry(kev, &kq->recheck, recheck_link) {
 		if (kevent_recheck_due(kq, kev, head)) {
@@ -325,10 +384,10 @@ bool kevent_queue_has_events(struct kevent_queue *kq)
 	return due;
 }
 
-/* Re-poll due level registrations; takes kq->mutex. */
+/* Re-poll due registrations; takes kq->mutex. */
 static void kevent_recheck(struct kevent_queue *kq)
 {
-	if (list_empty_careful(&kq->recheck))
+	if (!READ_ONCE(kq->recheck_wanted) && list_empty_careful(&kq->recheck))
 		return;
 	mutex_lock(&kq->mutex);
 	kevent_recheck_all(kq);
@@ -430,13 +489,14 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 	init_wait_entry(&w.wq, 0);
 	w.wq.func = kevent_wake_function;
 	for (;;) {
+		/* Re-poll what woke us, awake; cheap when there is nothing. */
+		kevent_recheck(kq);
 		prepare_to_wait_exclusive(&kq->wait, &w.wq, TASK_INTERRUPTIBLE);
 		if (kevent_avail(kq) >= min_nr || timed_out)
 			break;
 		if (READ_ONCE(kq->recheck_wanted)) {
-			/* A wake-up without a poll mask: re-poll, awake. */
+			/* Requested since kevent_recheck(): serve it first. */
 			__set_current_state(TASK_RUNNING);
-			kevent_recheck(kq);
 			continue;
 		}
 		if (signal_pending(current)) {

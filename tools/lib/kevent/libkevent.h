@@ -508,20 +508,6 @@ static inline int kevent_ring_wait(struct kevent_ring_map *map,
 	return kevent_wait(map->fd, min_nr, timeout, NULL);
 }
 
-/**
- * kevent_ring_for_each() - iterate over the currently unread entries
- * @ring: struct kevent_ring *
- * @i: unsigned int counter
- * @nr: unsigned int, set to the number of entries found
- * @ev: struct ukevent * cursor
- *
- * Does not advance head: call kevent_ring_advance(ring, nr) afterwards.
- */
-#define kevent_ring_for_each(ring, i, nr, ev)				\
-	for ((nr) = kevent_ring_count(ring), (i) = 0;			\
-	     (i) < (nr) && ((ev) = kevent_ring_get((ring), (i)), 1);	\
-	     (i)++)
-
 #ifdef __cplusplus
 }
 #endif

@@ -72,7 +72,7 @@ TEST(init_size_above_page_e2big)
 	long psz = sysconf(_SC_PAGESIZE);
 	void *buf = calloc(1, psz + 64);
 
-	ASSERT_TRUE(buf != NULL);
+	ASSERT_FALSE(!buf);
 	EXPECT_EQ(-1, kevent_init(buf, psz + 8));
 	EXPECT_EQ(E2BIG, errno);
 	free(buf);

@@ -186,7 +186,7 @@ TEST(ring_wait_returns_unread_count_and_fields)
 	EXPECT_EQ(3, kt_wait(fd, 3, 1000));
 	ASSERT_EQ(3U, kevent_ring_count(map.ring));
 	ev = kevent_ring_peek(map.ring);
-	ASSERT_TRUE(ev != NULL);
+	ASSERT_FALSE(!ev);
 	EXPECT_EQ(0ULL, ev->id);
 	EXPECT_EQ(1000ULL, ev->udata);
 	EXPECT_EQ(KEVENT_USER, ev->type);
@@ -198,7 +198,7 @@ TEST(ring_wait_returns_unread_count_and_fields)
 	EXPECT_EQ(2, kt_wait(fd, 1, 0));
 	kevent_ring_advance(map.ring, 2);
 	EXPECT_EQ(0, kt_wait(fd, 1, 0));
-	EXPECT_TRUE(kevent_ring_peek(map.ring) == NULL);
+	EXPECT_TRUE(!kevent_ring_peek(map.ring));
 	EXPECT_EQ(3U, map.ring->tail);
 	kevent_ring_munmap(&map);
 	close(fd);
@@ -230,7 +230,9 @@ TEST(ring_receives_timer_events)
 		ASSERT_EQ(0, kt_timer_add(fd, i, (i + 1) * 5 * MS, 0,
 					  CLOCK_MONOTONIC, 0, 50 + i));
 	ASSERT_EQ(3, kt_wait(fd, 3, 2000));
-	kevent_ring_for_each(map.ring, i, nr, ev) {
+	nr = kevent_ring_count(map.ring);
+	for (i = 0; i < nr; i++) {
+		ev = kevent_ring_get(map.ring, i);
 		EXPECT_EQ(KEVENT_TIMER, ev->type);
 		ASSERT_GT(3ULL, ev->id);
 		EXPECT_EQ(50 + ev->id, ev->udata);
@@ -348,7 +350,9 @@ TEST(ring_overflow_flag_counter_then_drain_no_loss)
 	EXPECT_EQ(ENTRIES, kt_wait(fd, 1, 0));
 
 	while (next < N && loops++ < 4 * N) {
-		kevent_ring_for_each(map.ring, i, nr, ev) {
+		nr = kevent_ring_count(map.ring);
+		for (i = 0; i < nr; i++) {
+			ev = kevent_ring_get(map.ring, i);
 			ASSERT_GT((__u64)N, ev->id);
 			/* In order, each once. */
 			EXPECT_EQ((__u64)next, ev->id);
@@ -485,7 +489,9 @@ TEST(ring_bogus_head_never_overwrites)
 	__atomic_store_n(&map.ring->head, 0, __ATOMIC_RELEASE);
 	while (next < 7 && loops++ < 20) {
 		ASSERT_LT(0, kt_wait(fd, 1, 1000));
-		kevent_ring_for_each(map.ring, i, nr, ev) {
+		nr = kevent_ring_count(map.ring);
+		for (i = 0; i < nr; i++) {
+			ev = kevent_ring_get(map.ring, i);
 			if (next < 6) {
 				EXPECT_EQ(KEVENT_USER, ev->type);
 				EXPECT_EQ((__u64)next, ev->id);

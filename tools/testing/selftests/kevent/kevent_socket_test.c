@@ -1508,7 +1508,9 @@ TEST_F_TIMEOUT(q, tcp_1000_connections_ring_recv, 120)
 			idle++;
 			continue;
 		}
-		kevent_ring_for_each(map.ring, j, nr, e) {
+		nr = kevent_ring_count(map.ring);
+		for (j = 0; j < nr; j++) {
+			e = kevent_ring_get(map.ring, j);
 			events++;
 			k = (unsigned int)e->udata;
 			ASSERT_GT((unsigned int)NCONN, k);

@@ -111,7 +111,7 @@ TEST_F(q, timer_periodic_counts_sum_to_expirations)
 	struct ukevent *ev = self->ev;
 	__u64 a0, a1, h0, h1, sum = 0;
 	unsigned int i;
-	int n;
+	int n, j;
 
 	a0 = kt_mono();
 	ASSERT_EQ(0, kt_timer_add(self->fd, 1, 5 * MS, 5 * MS,
@@ -121,10 +121,14 @@ TEST_F(q, timer_periodic_counts_sum_to_expirations)
 		kt_sleep_ms(naps[i]);
 		n = kt_poll(self->fd, ev, 8);
 		ASSERT_LE(0, n);
-		ASSERT_GE(1, n);
-		if (n) {
-			EXPECT_LT(0ULL, ev[0].data[0]);
-			sum += ev[0].data[0];
+		/*
+		 * Expirations after an event was built are reported by a
+		 * second event of the same harvest: counts never overlap.
+		 */
+		for (j = 0; j < n; j++) {
+			EXPECT_EQ(1ULL, ev[j].id);
+			EXPECT_LT(0ULL, ev[j].data[0]);
+			sum += ev[j].data[0];
 		}
 	}
 	/* The final harvest waits for one. */

@@ -343,11 +343,12 @@ TEST_F(q, get_events_timeout_returns_fewer_than_min_nr)
 
 /* Signals */
 
-static volatile sig_atomic_t got_usr1;
+/* Written by the handler: atomics, so no volatile is needed. */
+static int got_usr1;
 
 static void usr1_handler(int sig)
 {
-	got_usr1++;
+	__atomic_fetch_add(&got_usr1, 1, __ATOMIC_SEQ_CST);
 }
 
 static int install_usr1(void)
@@ -358,7 +359,7 @@ static int install_usr1(void)
 	sa.sa_handler = usr1_handler;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = 0;	/* no SA_RESTART */
-	got_usr1 = 0;
+	__atomic_store_n(&got_usr1, 0, __ATOMIC_SEQ_CST);
 	return sigaction(SIGUSR1, &sa, NULL);
 }
 
@@ -375,7 +376,7 @@ TEST_F(q, get_events_sigmask_unblocks_pending_eintr)
 	sigaddset(&block, SIGUSR1);
 	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, &block, NULL));
 	ASSERT_EQ(0, raise(SIGUSR1));
-	EXPECT_EQ(0, got_usr1);
+	EXPECT_EQ(0, __atomic_load_n(&got_usr1, __ATOMIC_SEQ_CST));
 
 	sigemptyset(&wait_mask);
 	kevent_prep_wait_args(&wa, &wait_mask, 0, CLOCK_MONOTONIC);
@@ -384,7 +385,7 @@ TEST_F(q, get_events_sigmask_unblocks_pending_eintr)
 	EXPECT_EQ(-1, kevent_get_events(self->fd, self->ev, 1, 8, &ts, &wa));
 	EXPECT_EQ(EINTR, errno);
 	EXPECT_GT(1000 * MS, kt_mono() - t0);
-	EXPECT_EQ(1, got_usr1);
+	EXPECT_EQ(1, __atomic_load_n(&got_usr1, __ATOMIC_SEQ_CST));
 	/* The original mask is restored. */
 	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, NULL, &cur));
 	EXPECT_EQ(1, sigismember(&cur, SIGUSR1));
@@ -409,7 +410,7 @@ TEST_F(q, kevent_wait_sigmask_unblocks_pending_eintr)
 	kevent_ts_from_ns(&ts, 2000 * MS);
 	EXPECT_EQ(-1, kevent_wait(fd, 1, &ts, &wa));
 	EXPECT_EQ(EINTR, errno);
-	EXPECT_EQ(1, got_usr1);
+	EXPECT_EQ(1, __atomic_load_n(&got_usr1, __ATOMIC_SEQ_CST));
 	close(fd);
 }
 
@@ -453,7 +454,7 @@ TEST_F(q, get_events_sigmask_blocks_during_wait)
 	EXPECT_LE(t0 + 150 * MS, kt_mono());
 	pthread_join(t, NULL);
 	/* Delivered once the normal (unblocked) mask is back. */
-	EXPECT_EQ(1, got_usr1);
+	EXPECT_EQ(1, __atomic_load_n(&got_usr1, __ATOMIC_SEQ_CST));
 }
 
 TEST_F(q, get_events_signal_interrupts_eintr)
@@ -471,7 +472,7 @@ TEST_F(q, get_events_signal_interrupts_eintr)
 	EXPECT_EQ(EINTR, errno);
 	EXPECT_GT(2000 * MS, kt_mono() - t0);
 	pthread_join(t, NULL);
-	EXPECT_EQ(1, got_usr1);
+	EXPECT_EQ(1, __atomic_load_n(&got_usr1, __ATOMIC_SEQ_CST));
 }
 
 /* Wake-up policy */
@@ -816,7 +817,7 @@ static int exec_child_sees_fd(int fd)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		char *argv[] = { "kevent_wait_test", NULL };
+		char *const argv[] = { (char *)"kevent_wait_test", NULL };
 
 		snprintf(buf, sizeof(buf), "%d", fd);
 		setenv(EXEC_ENV, buf, 1);

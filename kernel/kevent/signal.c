@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kevent signal source: signals as events in the same queue as every other
+ * event, so their order against them is never ambiguous.
+ *
+ * A registration (id = signal number) hooks a wait queue entry into the
+ * registering process's signalfd wait queue, the one signalfd uses. The
+ * signal code calls signalfd_notify(), with the signal number, each time
+ * it queues a signal for the process (a standard signal that is already
+ * pending is merged by the signal code and not queued again); that calls
+ * kevent_signal_notify(), which hands the number to kevent entries only.
+ *
+ * Two modes:
+ *  - observe (default): the event counts the signals queued while normal
+ *    delivery (handler or default action) still happens;
+ *  - consume (KEVENT_SIGNAL_CONSUME), as signalfd: the caller keeps the
+ *    signal blocked; the thread that harvests (kevent_get_events() or
+ *    kevent_wait()) dequeues one instance per event and the event carries
+ *    its siginfo. Real-time signals are queued per instance by the signal
+ *    code and dequeued one by one here, so none is ever merged.
+ *
+ * The registration belongs to the process that added it, not to the
+ * queue's later users: a child that inherits the queue fd across fork()
+ * does not get its own signals reported, and only a thread of the
+ * registering process can consume.
+ */
+
+#include <linux/init.h>
+#include <linux/jump_label.h>
+#include <linux/sched/signal.h>
+#include <linux/signal.h>
+#include <linux/slab.h>
+
+#include "kevent.h"
+
+struct kevent_signal {
+	struct kevent		kev;
+	wait_queue_entry_t	wait;
+	struct sighand_struct	*sighand;	/* a reference */
+	/* siginfo of the consumed instance, under the queue's spinlock */
+	u32			pid;
+	u32			uid;
+	s32			code;
+	s32			status;
+	u64			value;
+};
+
+DEFINE_STATIC_KEY_FALSE(kevent_signals_watched);
+
+/* Only current itself replaces its sighand (exec), so no RCU is needed. */
+static struct sighand_struct *kevent_current_sighand(void)
+{
+	return rcu_dereference_protected(current->sighand, true);
+}
+
+static struct kevent_signal *to_kevent_signal(struct kevent *kev)
+{
+	return container_of(kev, struct kevent_signal, kev);
+}
+
+/*
+ * Called by wake_up() on the signalfd wait queue. The signal number comes
+ * through kevent_signal_notify() instead, so only the POLLFREE teardown
+ * matters here, and it cannot happen: the registration holds a reference
+ * on the sighand, whose release sends POLLFREE.
+ */
+static int kevent_signal_wake(wait_queue_entry_t *wait, unsigned int mode,
+			      int sync, void *key)
+{
+	return 0;
+}
+
+/**
+ * __kevent_signal_notify - a signal was queued for a watched process
+ * @wqh:	the process's signalfd wait queue
+ * @sig:	the signal number
+ *
+ * Called from signalfd_notify() with the sighand lock held and interrupts
+ * off. Takes the wait queue lock, so registrations cannot come or go.
+ */
+void __kevent_signal_notify(wait_queue_head_t *wqh, int sig)
+{
+	wait_queue_entry_t *wait;
+
+	spin_lock(&wqh->lock);
+	list_for_each_entry(wait, &wqh->head, entry) {
+		struct kevent_signal *ks;
+
+		if (wait->func != kevent_signal_wake)
+			continue;
+		ks = container_of(wait, struct kevent_signal, wait);
+		if (ks->kev.id != sig)
+			continue;
+		if (ks->kev.flags & KEVENT_SIGNAL_CONSUME)
+			kevent_request_recheck(&ks->kev);
+		else
+			kevent_ready(&ks->kev, KEVENT_SIGNAL_DELIVERED, 1, 0, 0);
+	}
+	spin_unlock(&wqh->lock);
+}
+
+static int kevent_signal_check(const struct ukevent *uk)
+{
+	unsigned int i;
+
+	if (!uk->id || uk->id > _NSIG || uk->id == SIGKILL ||
+	    uk->id == SIGSTOP)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(uk->data); i++)
+		if (uk->data[i])
+			return -EINVAL;
+	return 0;
+}
+
+static int kevent_signal_attach(struct kevent *kev, const struct ukevent *uk)
+{
+	struct kevent_signal *ks = to_kevent_signal(kev);
+	int err = kevent_signal_check(uk);
+
+	if (err)
+		return err;
+	if (!static_key_enabled(&kevent_signals_watched))
+		static_branch_enable(&kevent_signals_watched);
+
+	ks->sighand = kevent_current_sighand();
+	refcount_inc(&ks->sighand->count);
+	init_waitqueue_func_entry(&ks->wait, kevent_signal_wake);
+	add_wait_queue(&ks->sighand->signalfd_wqh, &ks->wait);
+
+	/* A signal already pending can be consumed at once. */
+	if (uk->flags & KEVENT_SIGNAL_CONSUME)
+		kevent_request_recheck(kev);
+	return 0;
+}
+
+static int kevent_signal_modify(struct kevent *kev, const struct ukevent *uk)
+{
+	int err = kevent_signal_check(uk);
+
+	if (!err)
+		kevent_reset(kev);
+	return err;
+}
+
+static void kevent_signal_detach(struct kevent *kev)
+{
+	struct kevent_signal *ks = to_kevent_signal(kev);
+
+	remove_wait_queue(&ks->sighand->signalfd_wqh, &ks->wait);
+	__cleanup_sighand(ks->sighand);
+}
+
+/* Keep the siginfo fields that are valid for this kind of signal. */
+static void kevent_signal_store(struct kevent_signal *ks,
+				const kernel_siginfo_t *info)
+{
+	ks->pid = 0;
+	ks->uid = 0;
+	ks->status = 0;
+	ks->value = 0;
+	ks->code = info->si_code;
+	switch (siginfo_layout(info->si_signo, info->si_code)) {
+	case SIL_CHLD:
+		ks->status = info->si_status;
+		fallthrough;
+	case SIL_KILL:
+		ks->pid = info->si_pid;
+		ks->uid = info->si_uid;
+		break;
+	case SIL_RT:
+		ks->pid = info->si_pid;
+		ks->uid = info->si_uid;
+		ks->value = (unsigned long)info->si_ptr;
+		break;
+	case SIL_TIMER:
+		ks->value = (unsigned long)info->si_ptr;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Consume mode, process context under the queue mutex: dequeue pending
+ * instances of the signal, one per event, while the registration can take
+ * one. Only a thread of the registering process can dequeue.
+ */
+static void kevent_signal_recheck(struct kevent *kev)
+{
+	struct kevent_signal *ks = to_kevent_signal(kev);
+	struct kevent_queue *kq = kev->queue;
+	kernel_siginfo_t info;
+	enum pid_type type;
+	sigset_t blocked;
+
+	if (!(kev->flags & KEVENT_SIGNAL_CONSUME))
+		return;
+	if (kevent_current_sighand() != ks->sighand) {
+		/* Not ours to dequeue: leave it to the registering process. */
+		kevent_recheck_later(kev);
+		return;
+	}
+
+	/* dequeue_signal() takes the signals outside this mask. */
+	siginitsetinv(&blocked, sigmask(kev->id));
+	spin_lock_irq(&ks->sighand->siglock);
+	/* One undelivered instance at a time: stop while one is pending. */
+	while (!READ_ONCE(kev->pending_count) &&
+	       dequeue_signal(&blocked, &info, &type)) {
+		spin_lock(&kq->lock);
+		kevent_signal_store(ks, &info);
+		spin_unlock(&kq->lock);
+		kevent_ready(kev, KEVENT_SIGNAL_DELIVERED, 1, 0, 0);
+	}
+	spin_unlock_irq(&ks->sighand->siglock);
+}
+
+static void kevent_signal_fill(struct kevent *kev, struct ukevent *uk)
+{
+	struct kevent_signal *ks = to_kevent_signal(kev);
+
+	if (!(kev->flags & KEVENT_SIGNAL_CONSUME))
+		return;
+	uk->sig.pid = ks->pid;
+	uk->sig.uid = ks->uid;
+	uk->sig.code = ks->code;
+	uk->sig.status = ks->status;
+	uk->sig.value = ks->value;
+}
+
+static const struct kevent_source kevent_signal_source = {
+	.type		= KEVENT_SIGNAL,
+	.size		= sizeof(struct kevent_signal),
+	.event_mask	= KEVENT_SIGNAL_DELIVERED,
+	.flags_mask	= KEVENT_SIGNAL_CONSUME,
+	.attach		= kevent_signal_attach,
+	.modify		= kevent_signal_modify,
+	.detach		= kevent_signal_detach,
+	.fill		= kevent_signal_fill,
+	.recheck	= kevent_signal_recheck,
+};
+
+static int __init kevent_signal_init(void)
+{
+	kevent_source_register(&kevent_signal_source);
+	return 0;
+}
+core_initcall(kevent_signal_init);

@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KEVENT_SIGNAL: observe mode (count queued signals, normal delivery still
+ * happens), consume mode (dequeue one instance per event with its siginfo,
+ * as signalfd), RT signal bursts without loss or merging, standard signal
+ * coalescing, SIGCHLD status, ordering against other sources, the atomic
+ * sigmask of kevent_get_events(), fork, invalid ids and REMOVE.
+ *
+ * Every test runs in its own process (the harness forks), so signal
+ * dispositions, masks and the handler counters start fresh.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "kevent_test.h"
+#include "../kselftest_harness.h"
+
+#define MS	NSEC_PER_MSEC
+
+static volatile sig_atomic_t hits[_NSIG];
+static volatile pid_t hit_tid[_NSIG];
+
+static void count_handler(int sig)
+{
+	hits[sig]++;
+	hit_tid[sig] = kt_gettid();
+}
+
+static int install_handler(int sig)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_handler;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
+}
+
+static int block_sig(int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+static int unblock_sig(int sig)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	return sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+/* 1 if sig is pending for this thread or the process, 0 if not, -1 error. */
+static int sig_is_pending(int sig)
+{
+	sigset_t set;
+
+	if (sigpending(&set))
+		return -1;
+	return sigismember(&set, sig);
+}
+
+static int sig_add(int fd, int sig, __u32 flags, __u64 udata)
+{
+	struct ukevent ch;
+
+	kevent_prep_signal(&ch, sig, flags, udata);
+	return kt_ctl1(fd, &ch);
+}
+
+/* Observe-mode fields: everything but the count is zero. */
+#define CHECK_OBSERVE(ev, signo, ud, cnt)				\
+	do {								\
+		const struct ukevent *__e = &(ev);			\
+		EXPECT_EQ(KEVENT_SIGNAL, __e->type);			\
+		EXPECT_EQ((__u64)(signo), __e->id);			\
+		EXPECT_EQ((__u64)(ud), __e->udata);			\
+		EXPECT_EQ(0, __e->op);					\
+		EXPECT_EQ(0U, __e->flags);				\
+		EXPECT_EQ(KEVENT_SIGNAL_DELIVERED, __e->event);		\
+		EXPECT_EQ(0U, __e->ret_flags);				\
+		EXPECT_EQ((__u64)(cnt), __e->sig.count);		\
+		EXPECT_EQ(0U, __e->sig.pid);				\
+		EXPECT_EQ(0U, __e->sig.uid);				\
+		EXPECT_EQ(0, __e->sig.code);				\
+		EXPECT_EQ(0, __e->sig.status);				\
+		EXPECT_EQ(0ULL, __e->sig.value);			\
+	} while (0)
+
+FIXTURE(sq)
+{
+	int fd;
+	struct ukevent ev[8];
+};
+
+FIXTURE_SETUP(sq)
+{
+	self->fd = kt_queue(0, 0);
+	ASSERT_LE(0, self->fd);
+}
+
+FIXTURE_TEARDOWN(sq)
+{
+	close(self->fd);
+}
+
+/* kill(): counted, the handler still runs, fields as documented. */
+TEST_F(sq, sig_observe_kill_counted_handler_runs)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 0x5151));
+	ASSERT_EQ(0, kt_poll(self->fd, ev, 8));
+
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	/* Unblocked, sent to ourselves: handled before kill() returns. */
+	EXPECT_EQ(1, hits[SIGUSR1]);
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 0x5151, 1);
+	/* The count was consumed by the delivery. */
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	EXPECT_EQ(3, hits[SIGUSR1]);
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 0x5151, 2);
+}
+
+struct sleeper {
+	pid_t tid;
+	volatile int stop;
+};
+
+static void *sleeper_fn(void *arg)
+{
+	struct sleeper *s = arg;
+
+	__atomic_store_n(&s->tid, kt_gettid(), __ATOMIC_RELEASE);
+	while (!s->stop)
+		kt_sleep_ms(1);
+	return NULL;
+}
+
+/* tgkill() to another thread of the process: counted, that thread handles. */
+TEST_F(sq, sig_observe_tgkill_thread_directed)
+{
+	struct ukevent *ev = self->ev;
+	struct sleeper s = { 0, 0 };
+	pthread_t th;
+	int i;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 7));
+	ASSERT_EQ(0, pthread_create(&th, NULL, sleeper_fn, &s));
+	while (!__atomic_load_n(&s.tid, __ATOMIC_ACQUIRE))
+		kt_sleep_ms(1);
+
+	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), s.tid, SIGUSR1));
+	for (i = 0; i < 2000 && !hits[SIGUSR1]; i++)
+		kt_sleep_ms(1);
+	EXPECT_EQ(1, hits[SIGUSR1]);
+	EXPECT_EQ(s.tid, hit_tid[SIGUSR1]);
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 7, 1);
+
+	/* Directed at the calling thread as well. */
+	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), kt_gettid(), SIGUSR1));
+	EXPECT_EQ(2, hits[SIGUSR1]);
+	EXPECT_EQ(kt_gettid(), hit_tid[SIGUSR1]);
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 7, 1);
+
+	s.stop = 1;
+	pthread_join(th, NULL);
+}
+
+/* tgkill() to the harvesting thread, consume mode: si_code SI_TKILL. */
+TEST_F(sq, sig_consume_tgkill_siginfo)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 3));
+	ASSERT_EQ(0, syscall(SYS_tgkill, getpid(), kt_gettid(), SIGUSR1));
+	ASSERT_EQ(1, sig_is_pending(SIGUSR1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	EXPECT_EQ(KEVENT_SIGNAL, ev[0].type);
+	EXPECT_EQ((__u64)SIGUSR1, ev[0].id);
+	EXPECT_EQ(3ULL, ev[0].udata);
+	EXPECT_EQ(KEVENT_SIGNAL_CONSUME, ev[0].flags);
+	EXPECT_EQ(KEVENT_SIGNAL_DELIVERED, ev[0].event);
+	EXPECT_EQ(1ULL, ev[0].sig.count);
+	EXPECT_EQ(SI_TKILL, ev[0].sig.code);
+	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
+	EXPECT_EQ((__u32)getuid(), ev[0].sig.uid);
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+	ASSERT_EQ(0, unblock_sig(SIGUSR1));
+	EXPECT_EQ(0, hits[SIGUSR1]);
+}
+
+/* sigqueue(): value, SI_QUEUE, sender pid and uid. */
+TEST_F(sq, sig_consume_sigqueue_value_code_pid_uid)
+{
+	struct ukevent *ev = self->ev;
+	union sigval v;
+
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 11));
+	memset(&v, 0, sizeof(v));
+	v.sival_ptr = (void *)0x1234abcdUL;
+	ASSERT_EQ(0, sigqueue(getpid(), SIGUSR1, v));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	EXPECT_EQ(KEVENT_SIGNAL, ev[0].type);
+	EXPECT_EQ((__u64)SIGUSR1, ev[0].id);
+	EXPECT_EQ(11ULL, ev[0].udata);
+	EXPECT_EQ(0, ev[0].op);
+	EXPECT_EQ(KEVENT_SIGNAL_CONSUME, ev[0].flags);
+	EXPECT_EQ(KEVENT_SIGNAL_DELIVERED, ev[0].event);
+	EXPECT_EQ(1ULL, ev[0].sig.count);
+	EXPECT_EQ(0x1234abcdULL, ev[0].sig.value);
+	EXPECT_EQ(SI_QUEUE, ev[0].sig.code);
+	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
+	EXPECT_EQ((__u32)getuid(), ev[0].sig.uid);
+	EXPECT_EQ(0, ev[0].sig.status);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+}
+
+/* Consume takes the signal off the pending set; the handler never runs. */
+TEST_F(sq, sig_consume_removes_pending)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 0));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(1, sig_is_pending(SIGUSR1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	EXPECT_EQ(SI_USER, ev[0].sig.code);
+	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
+	EXPECT_EQ((__u32)getuid(), ev[0].sig.uid);
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(0, unblock_sig(SIGUSR1));
+	EXPECT_EQ(0, hits[SIGUSR1]);
+}
+
+/* Observe does not consume: a blocked signal stays pending, then runs. */
+TEST_F(sq, sig_observe_does_not_consume)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 0));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 0, 1);
+	/* Harvesting again does not dequeue it either. */
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ(1, sig_is_pending(SIGUSR1));
+	EXPECT_EQ(0, hits[SIGUSR1]);
+	ASSERT_EQ(0, unblock_sig(SIGUSR1));
+	EXPECT_EQ(1, hits[SIGUSR1]);
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+	/* Delivery to the handler is not a new queued signal. */
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+}
+
+/* Raise RLIMIT_SIGPENDING to at least n; 0 on success, -1 if impossible. */
+static int sigpending_limit_at_least(rlim_t n)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_SIGPENDING, &rl))
+		return -1;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < n) {
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < n)
+			rl.rlim_max = n;	/* needs CAP_SYS_RESOURCE */
+		rl.rlim_cur = n;
+		if (setrlimit(RLIMIT_SIGPENDING, &rl))
+			return -1;
+	}
+	return 0;
+}
+
+#define BURST	1000
+
+static int queue_burst(int sig)
+{
+	union sigval v;
+	int i;
+
+	for (i = 0; i < BURST; i++) {
+		memset(&v, 0, sizeof(v));
+		v.sival_ptr = (void *)(unsigned long)i;
+		if (sigqueue(getpid(), sig, v))
+			return -1;
+	}
+	return 0;
+}
+
+/* Record a burst event; returns 0 if fine, -1 on a bad or repeated value. */
+static int burst_record(const struct ukevent *ev, unsigned char *seen,
+			int sig)
+{
+	if (ev->type != KEVENT_SIGNAL || ev->id != (__u64)sig ||
+	    ev->sig.count != 1 || ev->sig.code != SI_QUEUE ||
+	    ev->sig.pid != (__u32)getpid() || ev->sig.value >= BURST ||
+	    seen[ev->sig.value])
+		return -1;
+	seen[ev->sig.value] = 1;
+	return 0;
+}
+
+/* 1000 RT signals on a ring queue: kevent_wait() + drain, none lost. */
+TEST(sig_rt_burst_1000_ring_each_once)
+{
+	static unsigned char seen[BURST];
+	struct kevent_ring_map map;
+	struct ukevent *ev;
+	int fd, n, got = 0, bad = 0, rounds = 0;
+	int sig = SIGRTMIN;
+
+	if (sigpending_limit_at_least(BURST + 64))
+		SKIP(return, "RLIMIT_SIGPENDING below %d", BURST + 64);
+	ASSERT_EQ(0, block_sig(sig));
+	fd = kt_queue(1024, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 1024, &map));
+	ASSERT_EQ(0, sig_add(fd, sig, KEVENT_SIGNAL_CONSUME, 0x77));
+	ASSERT_EQ(0, queue_burst(sig));
+
+	while (got < BURST && rounds++ < BURST + 10) {
+		n = kt_wait(fd, 1, 2000);
+		if (n <= 0)
+			break;
+		while ((ev = kevent_ring_peek(map.ring))) {
+			if (burst_record(ev, seen, sig))
+				bad++;
+			else
+				got++;
+			kevent_ring_advance(map.ring, 1);
+		}
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(BURST, got) {
+		TH_LOG("%d of %d values after %d rounds", got, BURST, rounds);
+	}
+	EXPECT_EQ(0, sig_is_pending(sig));
+	/* Nothing more. */
+	EXPECT_EQ(0, kt_wait(fd, 1, 50));
+	kevent_ring_munmap(&map);
+	close(fd);
+}
+
+/* The same on a queue without ring: at most one event per call. */
+TEST(sig_rt_burst_1000_noring_each_once)
+{
+	static unsigned char seen[BURST];
+	struct ukevent ev[8];
+	int fd, n, i, got = 0, bad = 0, calls = 0, multi = 0;
+	int sig = SIGRTMIN;
+
+	if (sigpending_limit_at_least(BURST + 64))
+		SKIP(return, "RLIMIT_SIGPENDING below %d", BURST + 64);
+	ASSERT_EQ(0, block_sig(sig));
+	fd = kt_queue(0, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, sig_add(fd, sig, KEVENT_SIGNAL_CONSUME, 0x78));
+	ASSERT_EQ(0, queue_burst(sig));
+
+	while (got < BURST && calls++ < BURST + 10) {
+		n = kt_get(fd, ev, 1, 8, 2000);
+		if (n <= 0)
+			break;
+		if (n > 1)
+			multi++;
+		for (i = 0; i < n; i++) {
+			if (burst_record(&ev[i], seen, sig))
+				bad++;
+			else
+				got++;
+		}
+	}
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, multi);
+	EXPECT_EQ(BURST, got) {
+		TH_LOG("%d of %d values after %d calls", got, BURST, calls);
+	}
+	EXPECT_EQ(0, sig_is_pending(sig));
+	EXPECT_EQ(0, kt_poll(fd, ev, 8));
+	close(fd);
+}
+
+/* A standard signal sent three times while blocked is pending once. */
+TEST_F(sq, sig_standard_coalesced_consume_once)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, block_sig(SIGUSR2));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR2, KEVENT_SIGNAL_CONSUME, 2));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	EXPECT_EQ((__u64)SIGUSR2, ev[0].id);
+	EXPECT_EQ(1ULL, ev[0].sig.count);
+	EXPECT_EQ(SI_USER, ev[0].sig.code);
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, 100));
+	EXPECT_EQ(0, sig_is_pending(SIGUSR2));
+}
+
+/* SIGCHLD from a child's exit carries its pid, CLD_EXITED and status. */
+TEST_F(sq, sig_sigchld_child_exit_status)
+{
+	struct ukevent *ev = self->ev;
+	int status;
+	pid_t pid;
+
+	ASSERT_NE(SIG_ERR, signal(SIGCHLD, SIG_DFL));
+	ASSERT_EQ(0, block_sig(SIGCHLD));
+	ASSERT_EQ(0, sig_add(self->fd, SIGCHLD, KEVENT_SIGNAL_CONSUME, 17));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(42);
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 5000));
+	EXPECT_EQ((__u64)SIGCHLD, ev[0].id);
+	EXPECT_EQ(17ULL, ev[0].udata);
+	EXPECT_EQ(1ULL, ev[0].sig.count);
+	EXPECT_EQ(CLD_EXITED, ev[0].sig.code);
+	EXPECT_EQ(42, ev[0].sig.status);
+	EXPECT_EQ((__u32)pid, ev[0].sig.pid);
+	EXPECT_EQ((__u32)getuid(), ev[0].sig.uid);
+	EXPECT_EQ(0, sig_is_pending(SIGCHLD));
+	/* Dequeuing SIGCHLD does not reap the child. */
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(42, WEXITSTATUS(status));
+}
+
+/* Unblocked signal with a handler: handler count == event count. */
+TEST_F(sq, sig_observe_unblocked_handler_count_equals_events)
+{
+	struct ukevent *ev = self->ev;
+	__u64 total = 0;
+	int i, n;
+
+	ASSERT_EQ(0, install_handler(SIGUSR2));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR2, 0, 0));
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	n = kt_get(self->fd, ev, 1, 8, 2000);
+	ASSERT_EQ(1, n);
+	EXPECT_EQ(5ULL, ev[0].sig.count);
+	total += ev[0].sig.count;
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+		ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+		EXPECT_EQ(1ULL, ev[0].sig.count);
+		total += ev[0].sig.count;
+	}
+	EXPECT_EQ(9, hits[SIGUSR2]);
+	EXPECT_EQ((__u64)hits[SIGUSR2], total);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+}
+
+/*
+ * Blocked, sent three times: merged by the signal code, so queued (and
+ * counted) once, and the handler runs once when unblocked. Unblocked
+ * again, each one counts.
+ */
+TEST_F(sq, sig_observe_blocked_then_unblocked_counts)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR2));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR2, 0, 0));
+	ASSERT_EQ(0, block_sig(SIGUSR2));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	EXPECT_EQ(1ULL, ev[0].sig.count);
+	EXPECT_EQ(0, hits[SIGUSR2]);
+	ASSERT_EQ(0, unblock_sig(SIGUSR2));
+	EXPECT_EQ(1, hits[SIGUSR2]);
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR2));
+	EXPECT_EQ(3, hits[SIGUSR2]);
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	EXPECT_EQ(2ULL, ev[0].sig.count);
+}
+
+/* A signal pending before ADD is consumed at the next harvest. */
+TEST_F(sq, sig_pending_at_add_consumed_next_harvest)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(1, sig_is_pending(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 4));
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ((__u64)SIGUSR1, ev[0].id);
+	EXPECT_EQ(4ULL, ev[0].udata);
+	EXPECT_EQ(1ULL, ev[0].sig.count);
+	EXPECT_EQ(SI_USER, ev[0].sig.code);
+	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+}
+
+/* Signal, timer, socket, user event made ready in that order: ring order. */
+TEST(sig_ring_order_signal_timer_socket_user)
+{
+	struct kevent_ring_map map;
+	struct ukevent ch;
+	int fd, sv[2], i;
+	char c = 'x';
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	fd = kt_queue(16, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 16, &map));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_EQ(0, sig_add(fd, SIGUSR1, 0, 1));
+	kevent_prep_fd(&ch, KEVENT_SOCKET, sv[0], KEVENT_SOCKET_RECV, 0, 3);
+	ASSERT_EQ(0, kt_ctl1(fd, &ch));
+	ASSERT_EQ(0, kt_user_add(fd, 4, 0, 4));
+	ASSERT_EQ(0U, kevent_ring_count(map.ring));
+
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	kt_sleep_ms(10);
+	ASSERT_EQ(0, kt_timer_add(fd, 2, 1 * MS, 0, CLOCK_MONOTONIC, 0, 2));
+	kt_sleep_ms(30);
+	ASSERT_EQ(1, write(sv[1], &c, 1));
+	kt_sleep_ms(10);
+	ASSERT_EQ(0, kt_trigger(fd, 4, 0));
+
+	ASSERT_EQ(4, kt_wait(fd, 4, 2000));
+	for (i = 0; i < 4; i++) {
+		struct ukevent *ev = kevent_ring_get(map.ring, i);
+
+		EXPECT_EQ((__u64)(i + 1), ev->udata) {
+			TH_LOG("ring[%d]: type %u id %llu udata %llu", i,
+			       ev->type, (unsigned long long)ev->id,
+			       (unsigned long long)ev->udata);
+		}
+	}
+	EXPECT_EQ(KEVENT_SIGNAL, kevent_ring_get(map.ring, 0)->type);
+	EXPECT_EQ(KEVENT_TIMER, kevent_ring_get(map.ring, 1)->type);
+	EXPECT_EQ(KEVENT_SOCKET, kevent_ring_get(map.ring, 2)->type);
+	EXPECT_EQ(KEVENT_USER, kevent_ring_get(map.ring, 3)->type);
+	EXPECT_EQ(1, hits[SIGUSR1]);
+	kevent_ring_advance(map.ring, 4);
+	kevent_ring_munmap(&map);
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
+}
+
+/*
+ * The wait's signal mask is installed atomically: a blocked, pending
+ * signal that the mask unblocks interrupts the wait at once.
+ */
+TEST_F(sq, sig_get_events_sigmask_atomic_eintr)
+{
+	struct ukevent *ev = self->ev;
+	struct __kernel_timespec ts = { 1, 0 };
+	struct kevent_wait_args args;
+	sigset_t waitmask, now;
+	__u64 t0, t1;
+	int ret, err;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, raise(SIGUSR1));
+	ASSERT_EQ(1, sig_is_pending(SIGUSR1));
+	EXPECT_EQ(0, hits[SIGUSR1]);
+
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, NULL, &waitmask));
+	sigdelset(&waitmask, SIGUSR1);
+	kevent_prep_wait_args(&args, &waitmask, 0, CLOCK_MONOTONIC);
+	t0 = kt_mono();
+	ret = kevent_get_events(self->fd, ev, 1, 8, &ts, &args);
+	err = errno;
+	t1 = kt_mono();
+	EXPECT_EQ(-1, ret);
+	EXPECT_EQ(EINTR, err);
+	EXPECT_GT(500 * MS, t1 - t0);
+	EXPECT_EQ(1, hits[SIGUSR1]);
+	/* The old mask is back. */
+	ASSERT_EQ(0, sigprocmask(SIG_BLOCK, NULL, &now));
+	EXPECT_EQ(1, sigismember(&now, SIGUSR1));
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+}
+
+/* A child sharing the queue: its own signals are not reported. */
+TEST_F(sq, sig_fork_child_signal_not_reported)
+{
+	struct ukevent *ev = self->ev;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 9));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (kill(getpid(), SIGUSR1))
+			_exit(2);
+		_exit(hits[SIGUSR1] == 1 ? 0 : 3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, 100));
+	EXPECT_EQ(0, hits[SIGUSR1]);
+
+	/* The parent's own signal is. */
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 9, 1);
+}
+
+/* A child sharing the queue cannot consume the parent's signals. */
+TEST_F(sq, sig_fork_child_harvest_does_not_consume)
+{
+	struct ukevent *ev = self->ev;
+	struct __kernel_timespec ts = { 0, 0 };
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 9));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Not the registering process: must not dequeue or lose it. */
+		int n = kevent_get_events(self->fd, ev, 0, 8, &ts, NULL);
+
+		_exit(n == 0 ? 0 : 10 + n);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(1, sig_is_pending(SIGUSR1));
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
+	EXPECT_EQ(SI_USER, ev[0].sig.code);
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+}
+
+/* 0, 65, SIGKILL, SIGSTOP: EINVAL; 1 and 64 are fine. */
+TEST_F(sq, sig_invalid_ids_einval)
+{
+	static const int bad[] = { 0, 65, SIGKILL, SIGSTOP };
+	struct ukevent ch;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		EXPECT_EQ(-EINVAL, sig_add(self->fd, bad[i], 0, 0)) {
+			TH_LOG("signal %d", bad[i]);
+		}
+		EXPECT_EQ(-EINVAL, sig_add(self->fd, bad[i],
+					   KEVENT_SIGNAL_CONSUME, 0)) {
+			TH_LOG("signal %d, consume", bad[i]);
+		}
+	}
+	kevent_prep(&ch, KEVENT_SIGNAL, 1ULL << 32 | SIGUSR1, KEVENT_CTL_ADD,
+		    0, KEVENT_SIGNAL_DELIVERED, 0);
+	EXPECT_EQ(-EINVAL, kt_ctl1(self->fd, &ch));
+	/* Non-zero data words and unknown event bits. */
+	kevent_prep_signal(&ch, SIGUSR1, 0, 0);
+	ch.data[2] = 1;
+	EXPECT_EQ(-EINVAL, kt_ctl1(self->fd, &ch));
+	kevent_prep_signal(&ch, SIGUSR1, 0, 0);
+	ch.event |= 2;
+	EXPECT_EQ(-EINVAL, kt_ctl1(self->fd, &ch));
+	/* Nothing of that was registered. */
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
+				 KEVENT_CTL_REMOVE));
+	/* Edge values that are valid. */
+	EXPECT_EQ(0, sig_add(self->fd, 1, 0, 0));
+	EXPECT_EQ(0, sig_add(self->fd, 64, 0, 0));
+	EXPECT_EQ(-EEXIST, sig_add(self->fd, 64, 0, 0));
+}
+
+/* KEVENT_SIGNAL_CONSUME is a signal-only flag. */
+TEST_F(sq, sig_consume_flag_on_timer_or_user_einval)
+{
+	EXPECT_EQ(-EINVAL, kt_timer_add(self->fd, 1, 10 * MS, 0,
+					CLOCK_MONOTONIC,
+					KEVENT_SIGNAL_CONSUME, 0));
+	EXPECT_EQ(-EINVAL, kt_user_add(self->fd, 1, KEVENT_SIGNAL_CONSUME, 0));
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_TIMER, 1,
+				 KEVENT_CTL_REMOVE));
+}
+
+/* REMOVE drops a pending event and stops reporting. */
+TEST_F(sq, sig_remove_stops_reporting)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 0));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
+			   KEVENT_CTL_REMOVE));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, 100));
+	EXPECT_EQ(2, hits[SIGUSR1]);
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
+				 KEVENT_CTL_REMOVE));
+	/* Can be added again and reports again. */
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 5));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 5, 1);
+}
+
+/* REMOVE of a consume registration leaves the signal pending. */
+TEST_F(sq, sig_remove_consume_leaves_signal_pending)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 0));
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
+			   KEVENT_CTL_REMOVE));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	/* Non-blocking harvest: see the next test for the blocking one. */
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ(1, sig_is_pending(SIGUSR1));
+	ASSERT_EQ(0, unblock_sig(SIGUSR1));
+	EXPECT_EQ(1, hits[SIGUSR1]);
+}
+
+/*
+ * ADD in consume mode asks for a recheck; REMOVE before any harvest must
+ * not leave the queue believing a recheck is wanted: a blocking harvest
+ * on the now empty queue times out normally.
+ */
+TEST_F(sq, sig_remove_consume_then_blocking_wait_times_out)
+{
+	struct ukevent *ev = self->ev;
+	__u64 t0, t1;
+
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 0));
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
+			   KEVENT_CTL_REMOVE));
+	t0 = kt_mono();
+	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, 100));
+	t1 = kt_mono();
+	EXPECT_LE(100 * MS, t1 - t0);
+	EXPECT_GT(2000 * MS, t1 - t0);
+}
+
+TEST_HARNESS_MAIN
