@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -47,30 +46,16 @@ static void conn_set_write(int epfd, struct http_conn *c, bool on)
 
 static void do_accept(struct http_thread *t, int epfd)
 {
-	static const int one = 1;
+	struct http_conn *c;
 
-	for (;;) {
-		struct epoll_event ev;
-		struct http_conn *c;
-		int fd = accept4(t->lfd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+	while ((c = http_accept(t))) {
+		struct epoll_event ev = {
+			.events = EPOLLIN | EPOLLRDHUP | EPOLLET,
+			.data.u64 = http_conn_key(c),
+		};
 
-		STAT_INC(t, accept_calls);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN)
-				http_warn("accept4: %s", strerror(errno));
-			return;
-		}
-		STAT_INC(t, accepts);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		STAT_INC(t, other);
-		c = http_conn_new(t, fd);
-		ev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
-		ev.data.u64 = http_conn_key(c);
 		STAT_INC(t, ev_ctl);
-		if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev)) {
 			http_warn("epoll_ctl ADD: %s", strerror(errno));
 			conn_close(c);
 		}

@@ -27,7 +27,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -143,27 +142,14 @@ static void flush_changes(struct http_thread *t)
 
 static void do_accept(struct http_thread *t, unsigned long backlog)
 {
-	static const int one = 1;
+	struct http_conn *c;
 	unsigned long i;
 
-	/* backlog 0 (unknown): accept until EAGAIN */
+	/* backlog 0 (unknown): accept until the listener is empty */
 	for (i = 0; !backlog || i < backlog; i++) {
-		struct http_conn *c;
-		int fd = accept4(t->lfd, NULL, NULL,
-				 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		STAT_INC(t, accept_calls);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN)
-				http_warn("accept4: %s", strerror(errno));
+		c = http_accept(t);
+		if (!c)
 			return;
-		}
-		STAT_INC(t, accepts);
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		STAT_INC(t, other);
-		c = http_conn_new(t, fd);
 		queue_conn_change(c, KEVENT_CTL_ADD, CONN_MASK);
 	}
 }

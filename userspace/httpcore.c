@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -52,15 +53,20 @@ static size_t resp_keep_len, resp_close_len, resp_hdr_keep, resp_hdr_close;
 /* Messages                                                                */
 /* ---------------------------------------------------------------------- */
 
+static void http_vwarn(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", http_srv ? http_srv->name : "evserver");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void http_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", http_srv ? http_srv->name : "evserver");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	http_vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(1);
 }
 
@@ -68,11 +74,9 @@ void http_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", http_srv ? http_srv->name : "evserver");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	http_vwarn(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 static void *xmalloc(size_t size)
@@ -555,6 +559,33 @@ void http_conn_sent(struct http_conn *c, size_t n)
 /* ---------------------------------------------------------------------- */
 /* Connection table                                                        */
 /* ---------------------------------------------------------------------- */
+
+/*
+ * Accept one connection from the thread's non-blocking listener, with
+ * TCP_NODELAY set, and give it a connection slot. Returns NULL when the
+ * backlog is empty (or on an error, which is reported).
+ */
+struct http_conn *http_accept(struct http_thread *t)
+{
+	static const int one = 1;
+	int fd;
+
+	for (;;) {
+		fd = accept4(t->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		STAT_INC(t, accept_calls);
+		if (fd >= 0)
+			break;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		if (errno != EAGAIN)
+			http_warn("accept4: %s", strerror(errno));
+		return NULL;
+	}
+	STAT_INC(t, accepts);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	STAT_INC(t, other);
+	return http_conn_new(t, fd);
+}
 
 struct http_conn *http_conn_new(struct http_thread *t, int fd)
 {

@@ -119,6 +119,7 @@ void __printf(1, 2) http_warn(const char *fmt, ...);
 
 /* Connection table, indexed by fd. */
 struct http_conn *http_conn_new(struct http_thread *t, int fd);
+struct http_conn *http_accept(struct http_thread *t);
 void http_conn_free(struct http_conn *c);	/* does not close c->fd */
 
 /*

@@ -13,6 +13,7 @@
 #ifndef _LINUX_KEVENT_H
 #define _LINUX_KEVENT_H
 
+#include <linux/array_size.h>
 #include <linux/jump_label.h>
 #include <linux/list.h>
 #include <linux/rbtree.h>
@@ -108,6 +109,18 @@ struct kevent_source {
 	void	(*recheck)(struct kevent *kev);
 	bool	level;
 };
+
+/* Sources: the data words from @first on must be zero (else -EINVAL). */
+static inline int kevent_check_data_zero(const struct ukevent *uk,
+					 unsigned int first)
+{
+	unsigned int i;
+
+	for (i = first; i < ARRAY_SIZE(uk->data); i++)
+		if (uk->data[i])
+			return -EINVAL;
+	return 0;
+}
 
 void kevent_source_register(const struct kevent_source *source);
 void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,

@@ -107,6 +107,14 @@ static inline int kevent_key_cmp(u16 type_a, u64 id_a, u16 type_b, u64 id_b)
 	return 0;
 }
 
+/* Take a queued registration off the ready list. Caller holds kq->lock. */
+static inline void kevent_unqueue(struct kevent_queue *kq, struct kevent *kev)
+{
+	list_del_init(&kev->ready_link);
+	kev->state &= ~KEVENT_STATE_QUEUED;
+	kq->nr_ready--;
+}
+
 /* queue.c */
 struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id);
 int kevent_insert(struct kevent_queue *kq, struct kevent *kev);

@@ -289,14 +289,11 @@ static void kevent_poll_unhook(struct kevent_poll *kp)
 	kp->entries = NULL;
 }
 
-static int kevent_poll_check_data(const struct ukevent *uk)
+/* Errors and hang-ups are always watched, as in epoll. */
+static __poll_t kevent_poll_interest_of(const struct kevent_poll_ops *ops,
+					const struct ukevent *uk)
 {
-	unsigned int i;
-
-	for (i = 0; i < ARRAY_SIZE(uk->data); i++)
-		if (uk->data[i])
-			return -EINVAL;
-	return 0;
+	return ops->interest(uk->event) | EPOLLERR | EPOLLHUP;
 }
 
 /* Called under the queue mutex for KEVENT_CTL_ADD. */
@@ -309,7 +306,7 @@ int kevent_poll_attach(struct kevent *kev, const struct ukevent *uk,
 	__poll_t mask;
 	int err;
 
-	err = kevent_poll_check_data(uk);
+	err = kevent_check_data_zero(uk, 0);
 	if (err)
 		return err;
 	if (uk->id > INT_MAX)
@@ -339,7 +336,7 @@ int kevent_poll_attach(struct kevent *kev, const struct ukevent *uk,
 		static_branch_enable(&kevent_files_watched);
 	kp->file = file;
 	kp->ops = ops;
-	kp->interest = ops->interest(uk->event) | EPOLLERR | EPOLLHUP;
+	kp->interest = kevent_poll_interest_of(ops, uk);
 	err = kevent_file_link(kp);
 	if (err)
 		goto out_unnest;
@@ -380,12 +377,11 @@ void kevent_poll_recheck(struct kevent *kev)
 int kevent_poll_modify(struct kevent *kev, const struct ukevent *uk)
 {
 	struct kevent_poll *kp = to_kevent_poll(kev);
-	int err = kevent_poll_check_data(uk);
+	int err = kevent_check_data_zero(uk, 0);
 
 	if (err)
 		return err;
-	WRITE_ONCE(kp->interest,
-		   kp->ops->interest(uk->event) | EPOLLERR | EPOLLHUP);
+	WRITE_ONCE(kp->interest, kevent_poll_interest_of(kp->ops, uk));
 	/* Forget what the old mask reported; the caller re-polls. */
 	kevent_reset(kev);
 	return 0;

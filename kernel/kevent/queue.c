@@ -196,17 +196,17 @@ static void kevent_enable(struct kevent *kev)
 	struct kevent_queue *kq = kev->queue;
 	bool wake;
 
-	spin_lock_irq(&kq->lock);
-	kev->state &= ~KEVENT_STATE_DISABLED;
 	if (kev->source->level) {
 		/* Level sources report the condition as it is now. */
-		kev->pending_mask = 0;
-		kev->pending_count = 0;
-		kev->pending_ret_flags = 0;
+		kevent_reset(kev);
+		spin_lock_irq(&kq->lock);
+		kev->state &= ~KEVENT_STATE_DISABLED;
 		spin_unlock_irq(&kq->lock);
 		kev->source->recheck(kev);
 		return;
 	}
+	spin_lock_irq(&kq->lock);
+	kev->state &= ~KEVENT_STATE_DISABLED;
 	/* Counting sources report what accumulated while disabled... */
 	wake = kevent_post_locked(kq, kev);
 	spin_unlock_irq(&kq->lock);
@@ -223,11 +223,8 @@ static void kevent_disable(struct kevent *kev)
 
 	spin_lock_irq(&kq->lock);
 	kev->state |= KEVENT_STATE_DISABLED;
-	if (kev->state & KEVENT_STATE_QUEUED) {
-		list_del_init(&kev->ready_link);
-		kev->state &= ~KEVENT_STATE_QUEUED;
-		kq->nr_ready--;
-	}
+	if (kev->state & KEVENT_STATE_QUEUED)
+		kevent_unqueue(kq, kev);
 	spin_unlock_irq(&kq->lock);
 }
 

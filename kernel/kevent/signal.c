@@ -101,15 +101,10 @@ void __kevent_signal_notify(wait_queue_head_t *wqh, int sig)
 
 static int kevent_signal_check(const struct ukevent *uk)
 {
-	unsigned int i;
-
 	if (!uk->id || uk->id > _NSIG || uk->id == SIGKILL ||
 	    uk->id == SIGSTOP)
 		return -EINVAL;
-	for (i = 0; i < ARRAY_SIZE(uk->data); i++)
-		if (uk->data[i])
-			return -EINVAL;
-	return 0;
+	return kevent_check_data_zero(uk, 0);
 }
 
 static int kevent_signal_attach(struct kevent *kev, const struct ukevent *uk)

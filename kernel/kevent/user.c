@@ -9,25 +9,15 @@
 #include <linux/init.h>
 #include <linux/kevent.h>
 
-/* data words not used by the operation must be zero. */
-static int kevent_user_check(const struct ukevent *uk, unsigned int first)
-{
-	unsigned int i;
-
-	for (i = first; i < ARRAY_SIZE(uk->data); i++)
-		if (uk->data[i])
-			return -EINVAL;
-	return 0;
-}
-
 static int kevent_user_attach(struct kevent *kev, const struct ukevent *uk)
 {
-	return kevent_user_check(uk, 0);
+	return kevent_check_data_zero(uk, 0);
 }
 
 static int kevent_user_trigger(struct kevent *kev, const struct ukevent *uk)
 {
-	int err = kevent_user_check(uk, 1);
+	/* data[0] is the value passed on; the rest must be zero. */
+	int err = kevent_check_data_zero(uk, 1);
 
 	if (!err)
 		kevent_ready(kev, KEVENT_USER_TRIGGERED, 1, uk->data[0], 0);

@@ -114,9 +114,7 @@ void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
 		kev->pending_mask = 0;
 		kev->pending_ret_flags = 0;
 	}
-	list_del_init(&kev->ready_link);
-	kev->state &= ~KEVENT_STATE_QUEUED;
-	kq->nr_ready--;
+	kevent_unqueue(kq, kev);
 
 	if (kev->flags & KEVENT_REQ_ONESHOT) {
 		kev->state |= KEVENT_STATE_DEAD;
@@ -305,8 +303,9 @@ void kevent_recheck_all(struct kevent_queue *kq)
  * kevent_reset - forget what @kev had pending and not yet delivered
  * @kev:	the registration
  *
- * For sources re-arming a registration on MODIFY. Events already in the
- * ring are not withdrawn. Called under the queue mutex.
+ * For sources re-arming a registration on MODIFY, and for re-enabling a
+ * level registration, whose state is then polled afresh. Events already
+ * in the ring are not withdrawn. Called under the queue mutex.
  */
 void kevent_reset(struct kevent *kev)
 {
@@ -317,11 +316,8 @@ void kevent_reset(struct kevent *kev)
 	kev->pending_count = 0;
 	kev->pending_value = 0;
 	kev->pending_ret_flags = 0;
-	if (kev->state & KEVENT_STATE_QUEUED) {
-		list_del_init(&kev->ready_link);
-		kev->state &= ~KEVENT_STATE_QUEUED;
-		kq->nr_ready--;
-	}
+	if (kev->state & KEVENT_STATE_QUEUED)
+		kevent_unqueue(kq, kev);
 	spin_unlock_irq(&kq->lock);
 }
 
