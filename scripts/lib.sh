@@ -113,6 +113,16 @@ run_logged() {
 	say "$what done in $(elapsed "$t0")"
 }
 
+# The host's TSC frequency in kHz (TCG guests read a TSC that ticks at this rate):
+# from the kernel's calibration message if readable, else /proc/cpuinfo.
+host_tsc_khz() {
+	local mhz
+	mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p' | tail -n 1)
+	[ -n "$mhz" ] || mhz=$(dmesg 2>/dev/null | sed -n 's/.*tsc: Detected \([0-9.]*\) MHz processor.*/\1/p' | tail -n 1)
+	[ -n "$mhz" ] || mhz=$(awk -F': *' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
+	awk -v m="${mhz:-2000}" 'BEGIN { printf "%d\n", m * 1000 }'
+}
+
 # Content hash of a list of files/dirs (names + contents), for stamps.
 hash_paths() {
 	local p
