@@ -3,10 +3,10 @@
 #   make shell                   boot the lab kernel into a busybox shell
 #   make patches                 regenerate patches/ from series/ and the repo files
 #   make bisect-check            build pristine + patches 1..k for every k
-#   make bench [ICOUNT=1]        evserver on kevent vs epoll, io_uring, lighttpd (results/)
+#   make bench [ICOUNT=1] [PROFILE=1] evserver on kevent vs epoll, io_uring, lighttpd (results/)
 #   KSRC=/path/to/linux          use your own clean 6.12.y git tree instead of Debian's
 .PHONY: check shell patches bisect-check bench kernel clean
-export T KSRC V IDLE TIMEOUT ICOUNT
+export T KSRC V IDLE TIMEOUT ICOUNT PROFILE
 
 check:
 	@scripts/check
