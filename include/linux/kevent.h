@@ -74,6 +74,8 @@ struct kevent {
 #define KEVENT_STATE_DEAD	BIT(2)	/* removed or oneshot fired */
 #define KEVENT_STATE_RECHECK	BIT(3)	/* on a list of registrations to re-poll */
 #define KEVENT_STATE_WOKEN	BIT(4)	/* re-poll requested by a wake-up */
+#define KEVENT_STATE_POSTED	BIT(5)	/* ring_pos names an entry posted for it */
+#define KEVENT_STATE_DEFERRED	BIT(6)	/* queued on the deferred list */
 
 /**
  * struct kevent_source - an event source ("kevent user" in 2006 terms)

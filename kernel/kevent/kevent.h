@@ -12,7 +12,7 @@
  *   origin locks	hrtimer base, wait queue heads of watched files; held
  *			by the source while it calls kevent_ready().
  *   queue->lock	irq-safe spinlock, taken from event context: protects
- *			the ready, reap and recheck lists, every kevent's
+ *			the ready, deferred, reap and recheck lists, every kevent's
  *			pending_*, state and ring_pos, nr_ready,
  *			recheck_wanted and the kernel's ring state (tail,
  *			overflow).
@@ -51,6 +51,7 @@ struct kevent_queue {
 
 	spinlock_t		lock;		/* see the locking rules above */
 	struct list_head	ready;		/* pending delivery */
+	struct list_head	deferred;	/* level, entry unread: ring.c */
 	struct list_head	reap;		/* fired oneshots to remove */
 	unsigned int		nr_ready;	/* length of ready */
 	struct list_head	recheck;	/* to re-poll, process context */
@@ -89,6 +90,27 @@ static inline u32 kevent_ring_space(u32 head, u32 tail, u32 entries)
 	return entries - kevent_ring_unread(head, tail, entries);
 }
 
+/*
+ * Whether the ring entry last posted for @kev is still unread, i.e. in
+ * [head, tail). @head was loaded with acquire; caller holds kq->lock. The
+ * window test stays right when the indices wrap, however old the entry.
+ */
+static inline bool kevent_ring_entry_unread(struct kevent_queue *kq,
+					    struct kevent *kev, u32 head)
+{
+	return (kev->state & KEVENT_STATE_POSTED) &&
+	       kev->ring_pos - head < kevent_ring_unread(head, kq->ring_tail,
+							 kq->ring_entries);
+}
+
+/* Level-triggered: reported while the condition holds. */
+static inline bool kevent_is_level(const struct kevent *kev)
+{
+	return kev->source->level &&
+	       !(kev->flags & (KEVENT_REQ_ET | KEVENT_REQ_ONESHOT |
+			       KEVENT_REQ_DISPATCH));
+}
+
 /* Round a requested ring size up to a power of two; 0 if invalid. */
 static inline u32 kevent_ring_entries(u32 requested)
 {
@@ -111,7 +133,7 @@ static inline int kevent_key_cmp(u16 type_a, u64 id_a, u16 type_b, u64 id_b)
 static inline void kevent_unqueue(struct kevent_queue *kq, struct kevent *kev)
 {
 	list_del_init(&kev->ready_link);
-	kev->state &= ~KEVENT_STATE_QUEUED;
+	kev->state &= ~(KEVENT_STATE_QUEUED | KEVENT_STATE_DEFERRED);
 	kq->nr_ready--;
 }
 

@@ -61,6 +61,34 @@ static void kevent_key_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kevent_key_cmp(KEVENT_USER, 5, KEVENT_USER, 5), 0);
 }
 
+/* Whether a registration's last ring entry is unread, across the wrap. */
+static void kevent_ring_entry_window(struct kunit *test)
+{
+	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
+	struct kevent kev = { .ring_pos = 0 };
+
+	KUNIT_ASSERT_NOT_NULL(test, kq);
+	kq->ring_entries = 8;
+	kq->ring_tail = 5;
+	/* Never posted: ring_pos means nothing. */
+	KUNIT_EXPECT_FALSE(test, kevent_ring_entry_unread(kq, &kev, 0));
+	kev.state = KEVENT_STATE_POSTED;
+	KUNIT_EXPECT_TRUE(test, kevent_ring_entry_unread(kq, &kev, 0));
+	KUNIT_EXPECT_FALSE(test, kevent_ring_entry_unread(kq, &kev, 1));
+
+	/* Indices wrapping around zero. */
+	kq->ring_tail = 3;
+	kev.ring_pos = U32_MAX;
+	KUNIT_EXPECT_TRUE(test, kevent_ring_entry_unread(kq, &kev, U32_MAX - 1));
+	KUNIT_EXPECT_FALSE(test, kevent_ring_entry_unread(kq, &kev, 0));
+
+	/* An entry read more than 2^31 events ago is not "ahead". */
+	kev.ring_pos = 10;
+	kq->ring_tail = 10 + (1U << 31) + 3;
+	KUNIT_EXPECT_FALSE(test,
+			   kevent_ring_entry_unread(kq, &kev, kq->ring_tail - 2));
+}
+
 #define KEVENT_TEST_NODES	64
 
 static void kevent_index_sorted_unique(struct kunit *test)
@@ -107,6 +135,7 @@ static void kevent_index_sorted_unique(struct kunit *test)
 }
 
 static struct kunit_case kevent_test_cases[] = {
+	KUNIT_CASE(kevent_ring_entry_window),
 	KUNIT_CASE(kevent_ring_unread_wraps),
 	KUNIT_CASE(kevent_ring_bad_head_means_full),
 	KUNIT_CASE(kevent_ring_entries_rounding),

@@ -49,11 +49,15 @@ struct kevent_file {
 	struct rcu_head		rcu;
 };
 
+/*
+ * The table is not shrunk: the registrations of a server come and go with
+ * its connections, and shrinking and growing again on every swing would
+ * rehash the table each time. It keeps the size of its peak load.
+ */
 static const struct rhashtable_params kevent_files_params = {
 	.key_len		= sizeof(struct file *),
 	.key_offset		= offsetof(struct kevent_file, file),
 	.head_offset		= offsetof(struct kevent_file, node),
-	.automatic_shrinking	= true,
 };
 
 static struct rhashtable kevent_files;

@@ -367,6 +367,7 @@ SYSCALL_DEFINE2(kevent_init, const struct kevent_init_args __user *, uargs,
 	INIT_LIST_HEAD(&kq->reap);
 	spin_lock_init(&kq->lock);
 	INIT_LIST_HEAD(&kq->ready);
+	INIT_LIST_HEAD(&kq->deferred);
 	INIT_LIST_HEAD(&kq->recheck);
 	init_waitqueue_head(&kq->wait);
 	init_waitqueue_head(&kq->poll_wait);

@@ -82,23 +82,35 @@ void kevent_ring_flush(struct kevent_queue *kq)
 {
 	struct kevent_ring *ring = kq->ring;
 	u32 tail = kq->ring_tail;
-	u32 space;
+	struct kevent *kev, *next;
+	u32 head, space;
 
-	if (list_empty(&kq->ready))
+	if (list_empty(&kq->ready) && list_empty(&kq->deferred))
 		goto out;
 
 	/* Pairs with the consumer's store-release of head: (B) above. */
-	space = kevent_ring_space(smp_load_acquire(&ring->head), tail,
-				  kq->ring_entries);
+	head = smp_load_acquire(&ring->head);
+
+	/* Level registrations whose last entry has been read are due. */
+	list_for_each_entry_safe(kev, next, &kq->deferred, ready_link) {
+		if (kevent_ring_entry_unread(kq, kev, head))
+			continue;
+		kev->state &= ~KEVENT_STATE_DEFERRED;
+		list_move_tail(&kev->ready_link, &kq->ready);
+	}
+
+	space = kevent_ring_space(head, tail, kq->ring_entries);
 	while (space && !list_empty(&kq->ready)) {
-		struct kevent *kev = list_first_entry(&kq->ready, struct kevent,
-						      ready_link);
-		struct ukevent uk;
 		u64 count;
 
-		count = kevent_fill(kev, &uk);
-		memcpy(&ring->events[tail & kq->ring_mask], &uk, sizeof(uk));
+		kev = list_first_entry(&kq->ready, struct kevent, ready_link);
+		/*
+		 * The slot is free: user space does not read it before the
+		 * tail is published, and the kernel never reads it back.
+		 */
+		count = kevent_fill(kev, &ring->events[tail & kq->ring_mask]);
 		kev->ring_pos = tail;
+		kev->state |= KEVENT_STATE_POSTED;
 		kevent_consume(kq, kev, count);
 		tail++;
 		space--;

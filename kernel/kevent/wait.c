@@ -29,11 +29,16 @@
  */
 static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
 {
-	/* wq_has_sleeper() orders the state update before the check. */
-	if (wq_has_sleeper(&kq->wait))
+	/*
+	 * One full barrier orders the state update before both checks, as
+	 * wq_has_sleeper() does for one; it pairs with the barrier in
+	 * set_current_state() of the waiters and pollers.
+	 */
+	smp_mb();
+	if (waitqueue_active(&kq->wait))
 		__wake_up(&kq->wait, TASK_INTERRUPTIBLE, wake_all ? 0 : 1,
 			  NULL);
-	return wq_has_sleeper(&kq->poll_wait);
+	return waitqueue_active(&kq->poll_wait);
 }
 
 /* Queues whose pollers this CPU is waking, innermost last. */
@@ -145,17 +150,39 @@ void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
  */
 bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 {
+	bool defer = false;
+
 	if (!kev->pending_count || (kev->state & (KEVENT_STATE_QUEUED |
 						  KEVENT_STATE_DISABLED |
 						  KEVENT_STATE_DEAD)))
 		return false;
 
-	list_add_tail(&kev->ready_link, &kq->ready);
 	kev->state |= KEVENT_STATE_QUEUED;
 	kq->nr_ready++;
+	/*
+	 * A level registration has at most one unread entry in the ring:
+	 * while its last one is unread, that entry already says it is
+	 * ready, and it waits on the deferred list until the entry has been
+	 * read (kevent_ring_flush()). Its counts (accept backlog, bytes) are
+	 * then read afresh instead of being posted again, stale, behind it.
+	 */
+	if (kq->ring && kevent_is_level(kev)) {
+		/* Pairs with the consumer's store-release of head: ring.c */
+		u32 head = smp_load_acquire(&kq->ring->head);
+
+		defer = kevent_ring_entry_unread(kq, kev, head);
+	}
+	if (defer) {
+		list_add_tail(&kev->ready_link, &kq->deferred);
+		kev->state |= KEVENT_STATE_DEFERRED;
+	} else {
+		list_add_tail(&kev->ready_link, &kq->ready);
+	}
 	if (kq->ring) {
 		kevent_ring_flush(kq);
-		if (kev->state & KEVENT_STATE_QUEUED) {
+		if ((kev->state & (KEVENT_STATE_QUEUED |
+				   KEVENT_STATE_DEFERRED)) ==
+		    KEVENT_STATE_QUEUED) {
 			/* Ring full: it waits in the kernel, visibly. */
 			kq->ring_overflow++;
 			WRITE_ONCE(kq->ring->overflow, kq->ring_overflow);
@@ -258,7 +285,7 @@ static bool kevent_recheck_due(struct kevent_queue *kq, struct kevent *kev,
 {
 	if (!kq->ring || (kev->state & KEVENT_STATE_WOKEN))
 		return true;
-	return (s32)(kev->ring_pos - head) < 0;
+	return !kevent_ring_entry_unread(kq, kev, head);
 }
 
 /*
@@ -340,6 +367,17 @@ static u32 kevent_avail_hint(struct kevent_queue *kq)
 static u32 kevent_avail(struct kevent_queue *kq)
 {
 	u32 avail;
+
+	/*
+	 * Nothing waits to enter the ring: the ring's count is the answer,
+	 * without the lock. An event queued after this look is flushed into
+	 * the ring by whoever queues it, who then wakes the waiters
+	 * (kevent_post_locked()); a waiter is on the wait queue before it
+	 * looks, so it is not missed.
+	 */
+	if (kq->ring && list_empty_careful(&kq->ready) &&
+	    list_empty_careful(&kq->deferred))
+		return kevent_ring_avail(kq);
 
 	spin_lock_irq(&kq->lock);
 	if (kq->ring) {
@@ -505,6 +543,13 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 						    HRTIMER_MODE_ABS,
 						    to->clockid))
 			timed_out = true;
+		/*
+		 * Most wake-ups bring what we wait for: then return without
+		 * queueing the wait entry again (the waker dequeued it).
+		 */
+		if (!READ_ONCE(kq->recheck_wanted) &&
+		    kevent_avail(kq) >= min_nr)
+			break;
 	}
 	finish_wait(&kq->wait, &w.wq);
 	return ret;

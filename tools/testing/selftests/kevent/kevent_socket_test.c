@@ -535,6 +535,67 @@ TEST_F(q, tcp6_accept_backlog_edge)
 			   KEVENT_REQ_ET);
 }
 
+/*
+ * Ring: a level registration has at most one unread entry. Wake-ups while
+ * it is unread add none; once it has been read, the next harvest (or the
+ * next wake-up) posts one entry with the count as it is then.
+ */
+TEST(ring_level_one_unread_entry_fresh_count)
+{
+	struct sockaddr_storage ss;
+	struct kevent_ring_map map;
+	const struct ukevent *e;
+	int q, l, c[4], a, i;
+	socklen_t len;
+
+	q = kt_queue(16, 0);
+	ASSERT_LE(0, q);
+	ASSERT_EQ(0, kevent_ring_mmap(q, 16, &map));
+	l = tcp_listener(AF_INET, 16, &ss, &len);
+	ASSERT_LE(0, l);
+	ASSERT_EQ(0, set_nonblock(l));
+	ASSERT_EQ(0, sock_add(q, l, KEVENT_SOCKET_ACCEPT, 0, 21));
+
+	/* Three connections, one at a time: three wake-ups, one entry. */
+	for (i = 0; i < 3; i++) {
+		c[i] = tcp_connect(&ss, len);
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(0, wait_backlog(l, i + 1, POS_MS));
+	}
+	ASSERT_EQ(1U, kevent_ring_count(map.ring));
+	e = kevent_ring_get(map.ring, 0);
+	EXPECT_EQ(21ULL, e->udata);
+	EXPECT_EQ(KEVENT_SOCKET_ACCEPT, e->event);
+	EXPECT_EQ(1ULL, e->data[0]);
+	EXPECT_FALSE(kevent_ring_overflowed(map.ring));
+
+	/* Read it and accept one: the next harvest reports the rest. */
+	kevent_ring_advance(map.ring, 1);
+	a = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	ASSERT_LE(0, a);
+	close(a);
+	ASSERT_EQ(1, kevent_wait(q, 1, NULL, NULL));
+	ASSERT_EQ(1U, kevent_ring_count(map.ring));
+	e = kevent_ring_get(map.ring, 0);
+	EXPECT_EQ(21ULL, e->udata);
+	EXPECT_EQ(2ULL, e->data[0]);
+
+	/* Read: a new connection posts an entry at once, no syscall. */
+	kevent_ring_advance(map.ring, 1);
+	c[3] = tcp_connect(&ss, len);
+	ASSERT_LE(0, c[3]);
+	ASSERT_EQ(0, wait_backlog(l, 3, POS_MS));
+	ASSERT_EQ(1U, kevent_ring_count(map.ring));
+	EXPECT_EQ(3ULL, kevent_ring_get(map.ring, 0)->data[0]);
+	kevent_ring_advance(map.ring, 1);
+
+	for (i = 0; i < 4; i++)
+		close(c[i]);
+	close(l);
+	kevent_ring_munmap(&map);
+	close(q);
+}
+
 static void tcp_rdhup_hup(struct __test_metadata *_metadata,
 			  struct ukevent *ev, int q, int family)
 {
