@@ -35,9 +35,11 @@ static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
 	 * set_current_state() of the waiters and pollers.
 	 */
 	smp_mb();
+	/* Waiters: ordered after the update by the smp_mb() above. */
 	if (waitqueue_active(&kq->wait))
 		__wake_up(&kq->wait, TASK_INTERRUPTIBLE, wake_all ? 0 : 1,
 			  NULL);
+	/* Pollers: ordered after the update by the same smp_mb(). */
 	return waitqueue_active(&kq->poll_wait);
 }
 
