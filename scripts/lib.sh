@@ -10,6 +10,7 @@
 #   build/obj          O= kernel build dir     build/hdr  installed uapi headers
 #   build/selftests    selftest binaries       build/initramfs*  guest image
 #   build/logs         all logs                build/stamps      skip-if-unchanged stamps
+#   build/obj-debug    O= dir of make check-debug (LAB_VARIANT=debug), logs in build/logs/debug
 # With KSRC=/path/to/linux the same names live under build/ksrc/ instead and the
 # build source is a git worktree of $KSRC on branch kevent-lab (never the user's branch).
 
@@ -18,7 +19,12 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 mkdir -p "$ROOT/build"
 BUILD=$(cd "$ROOT/build" && pwd -P)   # build/ may be a symlink
-LOGS=$BUILD/logs
+# LAB_VARIANT=debug (make check-debug; kcsan: make check-debug KCSAN=1): the same lab
+# on a debug kernel, config/kevent-$LAB_VARIANT.config merged on top of
+# config/kevent.config, with its own O= dir and logs; headers, selftests and the
+# initramfs are shared with make check.
+LAB_VARIANT=${LAB_VARIANT:-}
+LOGS=$BUILD/logs${LAB_VARIANT:+/$LAB_VARIANT}
 STAMPS=$BUILD/stamps
 DEFAULT_TREE=$BUILD/linux
 LINUX_TARBALL=${LINUX_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
@@ -49,11 +55,13 @@ else
 fi
 WT_AM=$LAB/wt/am
 WT_MK=$LAB/wt/mkpatches
-OBJ=$LAB/obj
+OBJ=$LAB/obj${LAB_VARIANT:+-$LAB_VARIANT}
 HDR=$LAB/hdr
 KSELFTESTS=$LAB/selftests
 USERSPACE_OUT=$LAB/userspace
-CONFIG_FRAGMENT=$ROOT/config/kevent.config
+# Merged in this order; for a symbol set in several, the last one wins.
+CONFIG_FRAGMENTS=("$ROOT/config/kevent.config")
+[ -z "$LAB_VARIANT" ] || CONFIG_FRAGMENTS+=("$ROOT/config/kevent-$LAB_VARIANT.config")
 
 mkdir -p "$LOGS" "$STAMPS"
 
