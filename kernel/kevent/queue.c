@@ -278,6 +278,8 @@ void kevent_queue_put(struct kevent_queue *kq)
 {
 	if (!refcount_dec_and_test(&kq->ref))
 		return;
+	/* No registration is left to queue it again. */
+	irq_work_sync(&kq->poll_work);
 	kevent_ring_free(kq);
 	put_ucounts(kq->ucounts);
 	kfree(kq);
@@ -370,6 +372,7 @@ SYSCALL_DEFINE2(kevent_init, const struct kevent_init_args __user *, uargs,
 	INIT_LIST_HEAD(&kq->recheck);
 	init_waitqueue_head(&kq->wait);
 	init_waitqueue_head(&kq->poll_wait);
+	init_irq_work(&kq->poll_work, kevent_poll_work);
 
 	err = -ENOMEM;
 	kq->ucounts = get_ucounts(current_ucounts());
