@@ -182,13 +182,18 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
  * Safe from any context, including hard interrupts; never sleeps or
  * allocates. A registration that is already queued is not queued twice:
  * the new occurrence is coalesced into the pending event.
+ *
+ * Returns true if the event is not delivered yet: it waits on the ready
+ * list (no ring, or no room in it), or the registration is disabled or
+ * being removed. A source that fires by itself (a timer) then only needs
+ * to count, not to fire often.
  */
-void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
+bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		  u32 ret_flags)
 {
 	struct kevent_queue *kq = kev->queue;
 	unsigned long flags;
-	bool wake = false;
+	bool wake = false, held = true;
 
 	spin_lock_irqsave(&kq->lock, flags);
 	if (!(kev->state & KEVENT_STATE_DEAD)) {
@@ -197,10 +202,13 @@ void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		kev->pending_value = value;
 		kev->pending_ret_flags |= ret_flags;
 		wake = kevent_post_locked(kq, kev);
+		held = kev->pending_count ||
+		       (kev->state & KEVENT_STATE_DISABLED);
 	}
 	spin_unlock_irqrestore(&kq->lock, flags);
 	if (wake)
 		kevent_wake_pollers_later(kq);
+	return held;
 }
 
 /**
