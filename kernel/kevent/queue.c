@@ -82,6 +82,21 @@ static void kevent_free(struct kevent_queue *kq, struct kevent *kev)
 }
 
 /*
+ * Take a disarmed @kev off the ready (or reap) and recheck lists, for
+ * good: no source callback can reach it any more. Caller holds kq->mutex.
+ */
+static void kevent_unlink(struct kevent_queue *kq, struct kevent *kev)
+{
+	spin_lock_irq(&kq->lock);
+	if (kev->state & KEVENT_STATE_QUEUED)
+		kq->nr_ready--;
+	list_del_init(&kev->ready_link);
+	list_del_init(&kev->recheck_link);
+	kev->state = KEVENT_STATE_DEAD;
+	spin_unlock_irq(&kq->lock);
+}
+
+/*
  * Unregister @kev: unlink it from the index, disarm it (after detach() no
  * source callback can reach it), then take it off the ready or reap list.
  * Caller holds kq->mutex.
@@ -90,15 +105,7 @@ void kevent_remove(struct kevent_queue *kq, struct kevent *kev)
 {
 	rb_erase(&kev->node, &kq->index);
 	kev->source->detach(kev);
-
-	spin_lock_irq(&kq->lock);
-	if (kev->state & KEVENT_STATE_QUEUED)
-		kq->nr_ready--;
-	list_del_init(&kev->ready_link);
-	list_del_init(&kev->recheck_link);
-	kev->state = KEVENT_STATE_DEAD;
-	spin_unlock_irq(&kq->lock);
-
+	kevent_unlink(kq, kev);
 	kevent_free(kq, kev);
 }
 
@@ -159,6 +166,13 @@ static int kevent_add(struct kevent_queue *kq,
 	err = source->attach(kev, uk);
 	if (err) {
 		rb_erase(&kev->node, &kq->index);
+		/*
+		 * A failed attach() has undone its hooks, but an event that
+		 * came through one of them before (a file with two wait
+		 * queues, the second hook's allocation failing) may have
+		 * queued kev: take it off the lists before freeing it.
+		 */
+		kevent_unlink(kq, kev);
 		goto out_free;
 	}
 	return 0;
