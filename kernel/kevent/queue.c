@@ -306,9 +306,15 @@ static int kevent_queue_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&kq->mutex);
 	kevent_reap(kq);
-	/* Always restart from the first node: never walk an erased one. */
-	while ((node = rb_first(&kq->index)))
+	/*
+	 * Always restart from the first node: never walk an erased one.
+	 * A queue can hold as many registrations as the user may have:
+	 * yield between them (the mutex may be held while sleeping).
+	 */
+	while ((node = rb_first(&kq->index))) {
 		kevent_remove(kq, rb_entry(node, struct kevent, node));
+		cond_resched();
+	}
 	mutex_unlock(&kq->mutex);
 
 	kevent_queue_put(kq);
@@ -467,6 +473,8 @@ SYSCALL_DEFINE4(kevent_ctl, int, fd, struct ukevent __user *, changes,
 		}
 		if (result)
 			failed++;
+		/* nr is the caller's: yield between changes. */
+		cond_resched();
 	}
 	mutex_unlock(&kq->mutex);
 	fdput(f);
