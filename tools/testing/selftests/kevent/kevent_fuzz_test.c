@@ -1168,8 +1168,14 @@ static void do_mmap(struct fz_thread *t)
 		flags = MAP_SHARED | MAP_POPULATE;
 		break;
 	case 2:
-		/* Never MAP_FIXED: it could replace the fuzzer's memory. */
-		flags = (int)(rnd_u32(t) & ~(MAP_FIXED | MAP_FIXED_NOREPLACE));
+		/*
+		 * Never MAP_FIXED: it could replace the fuzzer's memory; never
+		 * MAP_ANONYMOUS: with MAP_LOCKED or MAP_POPULATE and a huge
+		 * length, it would only fill the memory (the OOM killer ended
+		 * a run that way).
+		 */
+		flags = (int)(rnd_u32(t) & ~(MAP_FIXED | MAP_FIXED_NOREPLACE |
+					     MAP_ANONYMOUS));
 		break;
 	default:
 		break;
