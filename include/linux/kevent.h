@@ -125,7 +125,7 @@ static inline int kevent_check_data_zero(const struct ukevent *uk,
 }
 
 void kevent_source_register(const struct kevent_source *source);
-void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
+bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		  u32 ret_flags);
 void kevent_reset(struct kevent *kev);
 void kevent_request_recheck(struct kevent *kev);

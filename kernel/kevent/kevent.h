@@ -17,21 +17,24 @@
  *			recheck_wanted and the kernel's ring state (tail,
  *			overflow).
  *   queue->wait.lock	taken by wake-ups issued under queue->lock.
- *   queue->poll_wait.lock  taken after queue->lock is dropped, with the
- *			wake-up nesting depth as lockdep subclass; see
- *			kevent_wake_pollers().
+ *   queue->poll_wait.lock  taken after queue->lock is dropped, in process
+ *			context or the queue's irq_work, never from event
+ *			context; see kevent_wake_pollers().
  *
  * Lifetime: a struct kevent lives from ADD until the queue mutex holder
  * that unlinks it from the index has called source->detach() and taken it
  * off the ready list under queue->lock; only then is it freed. A struct
  * kevent_queue is freed when its reference count drops to zero: the file
  * holds one reference, and kevent_file_release() takes one while it waits
- * for the queue mutex.
+ * for the queue mutex. Its irq_work may still be pending then (queued by an
+ * event just before the last registration went): kevent_queue_put() waits
+ * for it before freeing.
  */
 #ifndef _KERNEL_KEVENT_KEVENT_H
 #define _KERNEL_KEVENT_KEVENT_H
 
 #include <linux/file.h>
+#include <linux/irq_work.h>
 #include <linux/kevent.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -59,6 +62,7 @@ struct kevent_queue {
 
 	wait_queue_head_t	wait;		/* get_events and wait */
 	wait_queue_head_t	poll_wait;	/* poll() on the queue fd */
+	struct irq_work		poll_work;	/* wakes poll_wait */
 
 	struct ucounts		*ucounts;	/* charged per registration */
 
@@ -160,6 +164,7 @@ u64 kevent_fill(struct kevent *kev, struct ukevent *uk);
 void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count);
 bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev);
 void kevent_wake_pollers(struct kevent_queue *kq);
+void kevent_poll_work(struct irq_work *work);
 bool kevent_queue_has_events(struct kevent_queue *kq);
 void kevent_recheck_all(struct kevent_queue *kq);
 

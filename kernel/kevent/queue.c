@@ -82,6 +82,21 @@ static void kevent_free(struct kevent_queue *kq, struct kevent *kev)
 }
 
 /*
+ * Take a disarmed @kev off the ready (or reap) and recheck lists, for
+ * good: no source callback can reach it any more. Caller holds kq->mutex.
+ */
+static void kevent_unlink(struct kevent_queue *kq, struct kevent *kev)
+{
+	spin_lock_irq(&kq->lock);
+	if (kev->state & KEVENT_STATE_QUEUED)
+		kq->nr_ready--;
+	list_del_init(&kev->ready_link);
+	list_del_init(&kev->recheck_link);
+	kev->state = KEVENT_STATE_DEAD;
+	spin_unlock_irq(&kq->lock);
+}
+
+/*
  * Unregister @kev: unlink it from the index, disarm it (after detach() no
  * source callback can reach it), then take it off the ready or reap list.
  * Caller holds kq->mutex.
@@ -90,15 +105,7 @@ void kevent_remove(struct kevent_queue *kq, struct kevent *kev)
 {
 	rb_erase(&kev->node, &kq->index);
 	kev->source->detach(kev);
-
-	spin_lock_irq(&kq->lock);
-	if (kev->state & KEVENT_STATE_QUEUED)
-		kq->nr_ready--;
-	list_del_init(&kev->ready_link);
-	list_del_init(&kev->recheck_link);
-	kev->state = KEVENT_STATE_DEAD;
-	spin_unlock_irq(&kq->lock);
-
+	kevent_unlink(kq, kev);
 	kevent_free(kq, kev);
 }
 
@@ -159,6 +166,13 @@ static int kevent_add(struct kevent_queue *kq,
 	err = source->attach(kev, uk);
 	if (err) {
 		rb_erase(&kev->node, &kq->index);
+		/*
+		 * A failed attach() has undone its hooks, but an event that
+		 * came through one of them before (a file with two wait
+		 * queues, the second hook's allocation failing) may have
+		 * queued kev: take it off the lists before freeing it.
+		 */
+		kevent_unlink(kq, kev);
 		goto out_free;
 	}
 	return 0;
@@ -278,6 +292,8 @@ void kevent_queue_put(struct kevent_queue *kq)
 {
 	if (!refcount_dec_and_test(&kq->ref))
 		return;
+	/* No registration is left to queue it again. */
+	irq_work_sync(&kq->poll_work);
 	kevent_ring_free(kq);
 	put_ucounts(kq->ucounts);
 	kfree(kq);
@@ -290,9 +306,15 @@ static int kevent_queue_release(struct inode *inode, struct file *file)
 
 	mutex_lock(&kq->mutex);
 	kevent_reap(kq);
-	/* Always restart from the first node: never walk an erased one. */
-	while ((node = rb_first(&kq->index)))
+	/*
+	 * Always restart from the first node: never walk an erased one.
+	 * A queue can hold as many registrations as the user may have:
+	 * yield between them (the mutex may be held while sleeping).
+	 */
+	while ((node = rb_first(&kq->index))) {
 		kevent_remove(kq, rb_entry(node, struct kevent, node));
+		cond_resched();
+	}
 	mutex_unlock(&kq->mutex);
 
 	kevent_queue_put(kq);
@@ -371,6 +393,7 @@ SYSCALL_DEFINE2(kevent_init, const struct kevent_init_args __user *, uargs,
 	INIT_LIST_HEAD(&kq->recheck);
 	init_waitqueue_head(&kq->wait);
 	init_waitqueue_head(&kq->poll_wait);
+	init_irq_work(&kq->poll_work, kevent_poll_work);
 
 	err = -ENOMEM;
 	kq->ucounts = get_ucounts(current_ucounts());
@@ -451,6 +474,8 @@ SYSCALL_DEFINE4(kevent_ctl, int, fd, struct ukevent __user *, changes,
 		}
 		if (result)
 			failed++;
+		/* nr is the caller's: yield between changes. */
+		cond_resched();
 	}
 	mutex_unlock(&kq->mutex);
 	fdput(f);

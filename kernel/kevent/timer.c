@@ -10,6 +10,7 @@
 
 #include <linux/hrtimer.h>
 #include <linux/init.h>
+#include <linux/jiffies.h>
 #include <linux/kevent.h>
 #include <linux/time.h>
 
@@ -17,6 +18,7 @@ struct kevent_timer {
 	struct kevent	kev;
 	struct hrtimer	timer;
 	ktime_t		interval;	/* 0: one-shot */
+	u64		carry;		/* periods skipped, see below */
 };
 
 static struct kevent_timer *to_kevent_timer(struct kevent *kev)
@@ -24,18 +26,37 @@ static struct kevent_timer *to_kevent_timer(struct kevent *kev)
 	return container_of(kev, struct kevent_timer, kev);
 }
 
-/* Hard (or, on PREEMPT_RT, soft) interrupt context. */
+/*
+ * Hard (or, on PREEMPT_RT, soft) interrupt context.
+ *
+ * While the event of a periodic timer is not delivered (no room in the
+ * ring, nobody harvesting, disabled), the timer only has to count, so it
+ * fires at most once a tick: with an interval of a few nanoseconds it
+ * would otherwise keep the CPU in interrupt context, at no one's request.
+ * The periods it skips are all in the past when it fires next, and are
+ * counted then (carry): the counts stay exact, the skipped expirations
+ * are only reported up to a tick later.
+ */
 static enum hrtimer_restart kevent_timer_fn(struct hrtimer *timer)
 {
 	struct kevent_timer *kt = container_of(timer, struct kevent_timer,
 					       timer);
-	u64 expirations = 1;
+	ktime_t soonest;
 
+	if (!kt->interval) {
+		kevent_ready(&kt->kev, KEVENT_TIMER_EXPIRED, 1, 0, 0);
+		return HRTIMER_NORESTART;
+	}
 	/* Counts this expiry and every period missed since. */
-	if (kt->interval)
-		expirations = hrtimer_forward_now(timer, kt->interval);
-	kevent_ready(&kt->kev, KEVENT_TIMER_EXPIRED, expirations, 0, 0);
-	return kt->interval ? HRTIMER_RESTART : HRTIMER_NORESTART;
+	if (kevent_ready(&kt->kev, KEVENT_TIMER_EXPIRED,
+			 hrtimer_forward_now(timer, kt->interval) + kt->carry,
+			 0, 0)) {
+		soonest = ktime_add_ns(hrtimer_cb_get_time(timer), TICK_NSEC);
+		kt->carry = hrtimer_forward(timer, soonest, kt->interval);
+	} else {
+		kt->carry = 0;
+	}
+	return HRTIMER_RESTART;
 }
 
 static int kevent_timer_check(const struct ukevent *uk)
@@ -60,6 +81,7 @@ static void kevent_timer_start(struct kevent_timer *kt,
 	hrtimer_init(&kt->timer, uk->timer.clockid, mode);
 	kt->timer.function = kevent_timer_fn;
 	kt->interval = ns_to_ktime(uk->timer.interval);
+	kt->carry = 0;
 	hrtimer_start(&kt->timer, ns_to_ktime(uk->timer.expires), mode);
 }
 

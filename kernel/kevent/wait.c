@@ -24,8 +24,8 @@
 
 /*
  * Wake one waiter, or all of them. Called with kq->lock held. Returns true
- * if pollers of the queue fd must be woken too, which the caller does
- * with kevent_wake_pollers() once kq->lock is dropped.
+ * if pollers of the queue fd must be woken too, which the caller does once
+ * kq->lock is dropped.
  */
 static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
 {
@@ -43,49 +43,56 @@ static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
 	return waitqueue_active(&kq->poll_wait);
 }
 
-/* Queues whose pollers this CPU is waking, innermost last. */
-#define KEVENT_MAX_WAKE_NESTS	4
-struct kevent_wake_nest {
-	int			depth;
-	struct kevent_queue	*queue[KEVENT_MAX_WAKE_NESTS];
-};
-
-static DEFINE_PER_CPU(struct kevent_wake_nest, kevent_wake_nest);
+/* The queue whose pollers this CPU is waking, if any. */
+static DEFINE_PER_CPU(struct kevent_queue *, kevent_waking);
 
 /*
  * Wake poll(), select() and epoll watchers of the queue fd, and kevent
- * queues watching it. Called without kq->lock: a watching queue takes its
- * own lock from the callback, and its own wake-up may come back here.
+ * queues watching it. Called from process context or from the queue's
+ * irq_work, never from event context (see kevent_wake_pollers_later()),
+ * and without kq->lock: a watcher's callback takes its own locks.
  *
- * Watch chains can loop through files kevent cannot see into (a queue
- * watching an epoll fd that watches the queue), so the queues being woken
- * on this CPU are kept on a per-CPU stack, with interrupts off so it stays
- * ours: a queue already on it is being woken further out, which covers
- * this wake-up too, and chains deeper than KEVENT_MAX_WAKE_NESTS stop. The
- * depth is the lockdep subclass, as in epoll's ep_poll_safewake().
+ * A watch chain can come back to this queue through a file kevent cannot
+ * see into (the queue watches an epoll file that watches the queue). The
+ * callback of that watch finds the queue in kevent_waking and does not
+ * wake its pollers again: the wake-up in progress covers it. Interrupts
+ * are off, so kevent_waking stays ours.
  */
 void kevent_wake_pollers(struct kevent_queue *kq)
 {
-	struct kevent_wake_nest *nest;
+	struct kevent_queue *prev;
 	unsigned long flags;
-	int depth, i;
 
 	local_irq_save(flags);
-	nest = this_cpu_ptr(&kevent_wake_nest);
-	depth = nest->depth;
-	for (i = 0; i < depth; i++)
-		if (nest->queue[i] == kq)
-			goto out;
-	if (depth == KEVENT_MAX_WAKE_NESTS)
-		goto out;
-	nest->queue[depth] = kq;
-	nest->depth = depth + 1;
-	spin_lock_nested(&kq->poll_wait.lock, depth);
+	prev = __this_cpu_read(kevent_waking);
+	__this_cpu_write(kevent_waking, kq);
+	spin_lock(&kq->poll_wait.lock);
 	wake_up_locked_poll(&kq->poll_wait, EPOLLIN | EPOLLRDNORM);
 	spin_unlock(&kq->poll_wait.lock);
-	nest->depth = depth;
-out:
+	__this_cpu_write(kevent_waking, prev);
 	local_irq_restore(flags);
+}
+
+/*
+ * Wake the pollers from event context: in a wake-up callback, under the
+ * lock of the watched file's wait queue (poll and socket sources), in a
+ * timer or in the signal code. Waking them right there is not safe: a
+ * poller can be an epoll file that a queue watches, whose own pollers can
+ * be queues watched by that epoll file, and so on, so the chain can come
+ * back to a wait queue whose lock is held further out on this CPU, which
+ * kevent cannot see (epoll's loop check knows only epoll files). The
+ * queue's irq_work wakes them instead, with no lock held.
+ */
+static void kevent_wake_pollers_later(struct kevent_queue *kq)
+{
+	if (this_cpu_read(kevent_waking) != kq)
+		irq_work_queue(&kq->poll_work);
+}
+
+/* The queue's irq_work; kevent_queue_put() waits for it to finish. */
+void kevent_poll_work(struct irq_work *work)
+{
+	kevent_wake_pollers(container_of(work, struct kevent_queue, poll_work));
 }
 
 /*
@@ -204,13 +211,18 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
  * Safe from any context, including hard interrupts; never sleeps or
  * allocates. A registration that is already queued is not queued twice:
  * the new occurrence is coalesced into the pending event.
+ *
+ * Returns true if the event is not delivered yet: it waits on the ready
+ * list (no ring, or no room in it), or the registration is disabled or
+ * being removed. A source that fires by itself (a timer) then only needs
+ * to count, not to fire often.
  */
-void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
+bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		  u32 ret_flags)
 {
 	struct kevent_queue *kq = kev->queue;
 	unsigned long flags;
-	bool wake = false;
+	bool wake = false, held = true;
 
 	spin_lock_irqsave(&kq->lock, flags);
 	if (!(kev->state & KEVENT_STATE_DEAD)) {
@@ -219,10 +231,13 @@ void kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		kev->pending_value = value;
 		kev->pending_ret_flags |= ret_flags;
 		wake = kevent_post_locked(kq, kev);
+		held = kev->pending_count ||
+		       (kev->state & KEVENT_STATE_DISABLED);
 	}
 	spin_unlock_irqrestore(&kq->lock, flags);
 	if (wake)
-		kevent_wake_pollers(kq);
+		kevent_wake_pollers_later(kq);
+	return held;
 }
 
 /**
@@ -253,7 +268,7 @@ void kevent_request_recheck(struct kevent *kev)
 	}
 	spin_unlock_irqrestore(&kq->lock, flags);
 	if (wake)
-		kevent_wake_pollers(kq);
+		kevent_wake_pollers_later(kq);
 }
 
 /**

@@ -2,8 +2,8 @@
 /*
  * KEVENT_POLL: any file with ->poll (pipe, eventfd, pidfd, epoll, another
  * kevent queue): POLLIN/POLLOUT/POLLHUP, the four delivery modes, MODIFY,
- * nesting limits (ELOOP) and the errors for files without ->poll (EPERM),
- * bad fds (EBADF) and non-zero data (EINVAL).
+ * nesting limits (ELOOP), watch cycles through epoll, and the errors for
+ * files without ->poll (EPERM), bad fds (EBADF) and non-zero data (EINVAL).
  */
 #include "kevent_test.h"
 #include "../kselftest_harness.h"
@@ -376,6 +376,72 @@ TEST_F(q, poll_nested_epoll_with_pipe)
 	EXPECT_EQ(1, drain_fd(self->p[0]));
 	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
 	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, NEG_MS));
+	close(efd);
+}
+
+/*
+ * Watch cycles through epoll, which kevent cannot see into: the epoll
+ * file watches two queues (or a pipe and a queue) and one queue watches
+ * the epoll file. An event in the other queue (or the pipe) wakes the
+ * epoll file, which wakes the watching queue, whose pollers are the epoll
+ * file again: that wake-up must not be issued while the first one still
+ * holds the epoll file's wait queue lock (it used to deadlock the CPU).
+ */
+static void epoll_cycle(struct __test_metadata *_metadata, int q, int efd,
+			int other, __u64 other_data)
+{
+	struct epoll_event e = { .events = EPOLLIN }, out[4];
+	struct ukevent ev[4];
+
+	e.data.u64 = other_data;
+	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, other, &e));
+	e.data.u64 = 2;
+	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, q, &e));
+	ASSERT_EQ(0, poll_add(q, efd, POLLIN, KEVENT_REQ_ET, 0x66));
+	EXPECT_EQ(0, kt_poll(q, ev, 4));
+	EXPECT_EQ(0, epoll_wait(efd, out, 4, 0));
+}
+
+static void epoll_cycle_check(struct __test_metadata *_metadata, int q,
+			      int efd, __u64 other_data)
+{
+	struct epoll_event out[4];
+	struct ukevent ev[4];
+	int i, n, seen = 0;
+
+	/* q saw the epoll file become readable... */
+	ASSERT_EQ(1, kt_get(q, ev, 1, 4, POS_MS));
+	CHECK_POLL(ev[0], efd, POLLIN, KEVENT_REQ_ET, 0x66);
+	/* ...and the epoll file reports the source (and q, readable since). */
+	n = epoll_wait(efd, out, 4, POS_MS);
+	ASSERT_LE(1, n);
+	for (i = 0; i < n; i++)
+		seen |= out[i].data.u64 == other_data;
+	EXPECT_TRUE(seen);
+}
+
+TEST_F(q, poll_epoll_cycle_through_other_queue)
+{
+	int efd = epoll_create1(EPOLL_CLOEXEC), other = kt_queue(0, 0);
+
+	ASSERT_LE(0, efd);
+	ASSERT_LE(0, other);
+	ASSERT_EQ(0, kt_user_add(other, 1, 0, 0));
+	epoll_cycle(_metadata, self->fd, efd, other, 1);
+	ASSERT_EQ(0, kt_trigger(other, 1, 5));
+	epoll_cycle_check(_metadata, self->fd, efd, 1);
+	close(other);
+	close(efd);
+}
+
+TEST_F(q, poll_epoll_cycle_through_pipe)
+{
+	int efd = epoll_create1(EPOLL_CLOEXEC);
+
+	ASSERT_LE(0, efd);
+	epoll_cycle(_metadata, self->fd, efd, self->p[0], 3);
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	epoll_cycle_check(_metadata, self->fd, efd, 3);
 	close(efd);
 }
 

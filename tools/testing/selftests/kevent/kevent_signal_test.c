@@ -21,10 +21,11 @@
 static volatile sig_atomic_t hits[_NSIG];
 static volatile pid_t hit_tid[_NSIG];
 
+/* hit_tid first: a thread that sees the new count also sees its tid. */
 static void count_handler(int sig)
 {
-	hits[sig]++;
 	hit_tid[sig] = kt_gettid();
+	hits[sig]++;
 }
 
 static int install_handler(int sig)
