@@ -56,7 +56,7 @@ struct kevent_queue {
 	struct list_head	ready;		/* pending delivery */
 	struct list_head	deferred;	/* level, entry unread: ring.c */
 	struct list_head	reap;		/* fired oneshots to remove */
-	unsigned int		nr_ready;	/* length of ready */
+	unsigned int		nr_ready;	/* on ready or deferred */
 	struct list_head	recheck;	/* to re-poll, process context */
 	bool			recheck_wanted;	/* a wake-up asked to re-poll */
 
@@ -92,6 +92,13 @@ static inline u32 kevent_ring_unread(u32 head, u32 tail, u32 entries)
 static inline u32 kevent_ring_space(u32 head, u32 tail, u32 entries)
 {
 	return entries - kevent_ring_unread(head, tail, entries);
+}
+
+/* Unread entries of @kq's ring; lockless, for wake-up decisions. */
+static inline u32 kevent_ring_avail(struct kevent_queue *kq)
+{
+	return kevent_ring_unread(READ_ONCE(kq->ring->head),
+				  READ_ONCE(kq->ring_tail), kq->ring_entries);
 }
 
 /*
@@ -154,13 +161,14 @@ void kevent_queue_put(struct kevent_queue *kq);
 int kevent_ring_alloc(struct kevent_queue *kq, u32 entries);
 void kevent_ring_free(struct kevent_queue *kq);
 int kevent_ring_mmap(struct kevent_queue *kq, struct vm_area_struct *vma);
-u32 kevent_ring_avail(struct kevent_queue *kq);
 void kevent_ring_flush(struct kevent_queue *kq);
+bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev);
 int kevent_ring_copy_to_user(struct kevent_queue *kq,
 			     struct ukevent __user *events, u32 max);
 
 /* wait.c */
 u64 kevent_fill(struct kevent *kev, struct ukevent *uk);
+void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count);
 void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count);
 bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev);
 void kevent_wake_pollers(struct kevent_queue *kq);

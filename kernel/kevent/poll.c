@@ -397,9 +397,14 @@ void kevent_poll_detach(struct kevent *kev)
 	struct kevent_poll *kp = to_kevent_poll(kev);
 
 	kevent_poll_unhook(kp);
-	kevent_file_unlink(kp);
+	/*
+	 * A watched queue is only known to live while kp is on its file's
+	 * list: its __fput() waits in __kevent_file_release() until kp is
+	 * gone. So unnest first, then unlink.
+	 */
 	if (kp->watched)
 		kevent_unnest(kev->queue, kp->watched);
+	kevent_file_unlink(kp);
 }
 
 static __poll_t kevent_poll_interest(u32 event)

@@ -119,6 +119,14 @@ void kevent_reap(struct kevent_queue *kq)
 	struct kevent *kev, *next;
 	LIST_HEAD(dead);
 
+	/*
+	 * Lockless peek, for the common empty case. A oneshot whose event
+	 * the caller has seen is on the list already: it was put there
+	 * before the event was published (ring tail store-release, or the
+	 * copy under kq->mutex).
+	 */
+	if (list_empty_careful(&kq->reap))
+		return;
 	spin_lock_irq(&kq->lock);
 	list_splice_init(&kq->reap, &dead);
 	spin_unlock_irq(&kq->lock);

@@ -65,11 +65,19 @@ int kevent_ring_mmap(struct kevent_queue *kq, struct vm_area_struct *vma)
 	return remap_vmalloc_range(vma, kq->ring, 0);
 }
 
-/* Unread entries; lockless, for wake-up decisions. */
-u32 kevent_ring_avail(struct kevent_queue *kq)
+/*
+ * Build @kev's event in the free slot @tail. User space does not read the
+ * slot before the tail is published, and the kernel never reads it back.
+ * Called with kq->lock held; @kev is not queued.
+ */
+static void kevent_ring_write(struct kevent_queue *kq, struct kevent *kev,
+			      u32 tail)
 {
-	return kevent_ring_unread(READ_ONCE(kq->ring->head),
-				 READ_ONCE(kq->ring_tail), kq->ring_entries);
+	u64 count = kevent_fill(kev, &kq->ring->events[tail & kq->ring_mask]);
+
+	kev->ring_pos = tail;
+	kev->state |= KEVENT_STATE_POSTED;
+	kevent_delivered(kq, kev, count);
 }
 
 /*
@@ -101,17 +109,9 @@ void kevent_ring_flush(struct kevent_queue *kq)
 
 	space = kevent_ring_space(head, tail, kq->ring_entries);
 	while (space && !list_empty(&kq->ready)) {
-		u64 count;
-
 		kev = list_first_entry(&kq->ready, struct kevent, ready_link);
-		/*
-		 * The slot is free: user space does not read it before the
-		 * tail is published, and the kernel never reads it back.
-		 */
-		count = kevent_fill(kev, &ring->events[tail & kq->ring_mask]);
-		kev->ring_pos = tail;
-		kev->state |= KEVENT_STATE_POSTED;
-		kevent_consume(kq, kev, count);
+		kevent_unqueue(kq, kev);
+		kevent_ring_write(kq, kev, tail);
 		tail++;
 		space--;
 	}
@@ -124,6 +124,41 @@ out:
 	WRITE_ONCE(ring->flags, list_empty(&kq->ready) ? 0 :
 		   KEVENT_RING_OVERFLOW);
 	WRITE_ONCE(ring->overflow, kq->ring_overflow);
+}
+
+/*
+ * Post @kev, which has just become ready and is not queued, straight into
+ * the ring: the path of almost every event. Returns false, leaving @kev
+ * untouched, when it must go through the ready list instead: events wait
+ * there already (they go first), the ring is full, or @kev is a level
+ * registration whose last entry is still unread (see kevent_post_locked()).
+ * Called with kq->lock held.
+ */
+bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev)
+{
+	struct kevent_ring *ring = kq->ring;
+	u32 tail = kq->ring_tail;
+	u32 head;
+
+	if (!list_empty(&kq->ready) || !list_empty(&kq->deferred))
+		return false;
+	/* Pairs with the consumer's store-release of head: (B) above. */
+	head = smp_load_acquire(&ring->head);
+	if (!kevent_ring_space(head, tail, kq->ring_entries) ||
+	    (kevent_is_level(kev) && kevent_ring_entry_unread(kq, kev, head)))
+		return false;
+
+	kevent_ring_write(kq, kev, tail);
+	kq->ring_tail = ++tail;
+	/* Publish the slot: (A) above. */
+	smp_store_release(&ring->tail, tail);
+	/*
+	 * Nothing waits in the kernel: the ready list is empty, and @kev was
+	 * delivered whole (its count cannot grow under kq->lock). Clear a
+	 * KEVENT_RING_OVERFLOW left by a removal that emptied the list.
+	 */
+	WRITE_ONCE(ring->flags, 0);
+	return true;
 }
 
 /*

@@ -97,19 +97,23 @@ void kevent_poll_work(struct irq_work *work)
 
 /*
  * Build the event that @kev reports now and return the number of pending
- * occurrences it stands for. Called with kq->lock held.
+ * occurrences it stands for. Called with kq->lock held. Every field is
+ * written (no padding in struct ukevent): @uk may be a ring slot that held
+ * an older event.
  */
 u64 kevent_fill(struct kevent *kev, struct ukevent *uk)
 {
-	memset(uk, 0, sizeof(*uk));
 	uk->id = kev->id;
 	uk->udata = kev->udata;
 	uk->type = kev->type;
+	uk->op = 0;
 	uk->flags = kev->flags;
 	uk->event = kev->pending_mask;
 	uk->ret_flags = kev->pending_ret_flags;
 	uk->data[0] = kev->pending_count;
 	uk->data[1] = kev->pending_value;
+	uk->data[2] = 0;
+	uk->data[3] = 0;
 	if (kev->source->fill)
 		kev->source->fill(kev, uk);
 	return kev->pending_count;
@@ -117,18 +121,17 @@ u64 kevent_fill(struct kevent *kev, struct ukevent *uk)
 
 /*
  * @uk, built by kevent_fill() from @count pending occurrences, has been
- * delivered: subtract them, take @kev off the ready list and apply its
- * mode. What the source added since kevent_fill() stays pending. Called
- * with kq->lock held; @kev is queued.
+ * delivered: subtract them and apply @kev's mode. What the source added
+ * since kevent_fill() stays pending. Called with kq->lock held; @kev is
+ * not queued.
  */
-void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
+void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count)
 {
 	kev->pending_count -= count;
 	if (!kev->pending_count) {
 		kev->pending_mask = 0;
 		kev->pending_ret_flags = 0;
 	}
-	kevent_unqueue(kq, kev);
 
 	if (kev->flags & KEVENT_REQ_ONESHOT) {
 		kev->state |= KEVENT_STATE_DEAD;
@@ -152,6 +155,13 @@ void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
 	}
 }
 
+/* As kevent_delivered(), for a queued @kev: take it off the ready list. */
+void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
+{
+	kevent_unqueue(kq, kev);
+	kevent_delivered(kq, kev, count);
+}
+
 /*
  * Queue @kev if it has something to report and is armed, move it into the
  * ring if there is one, and wake a waiter. Called with kq->lock held.
@@ -165,6 +175,10 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 						  KEVENT_STATE_DISABLED |
 						  KEVENT_STATE_DEAD)))
 		return false;
+
+	/* The common case: straight into a free ring slot. */
+	if (kq->ring && kevent_ring_post(kq, kev))
+		return kevent_wake(kq, kev->flags & KEVENT_REQ_WAKEUP_ALL);
 
 	kev->state |= KEVENT_STATE_QUEUED;
 	kq->nr_ready++;
@@ -386,14 +400,15 @@ static u32 kevent_avail(struct kevent_queue *kq)
 	u32 avail;
 
 	/*
-	 * Nothing waits to enter the ring: the ring's count is the answer,
+	 * Nothing waits to enter the ring (nothing queued, and no stale
+	 * KEVENT_RING_OVERFLOW to clear): the ring's count is the answer,
 	 * without the lock. An event queued after this look is flushed into
 	 * the ring by whoever queues it, who then wakes the waiters
 	 * (kevent_post_locked()); a waiter is on the wait queue before it
 	 * looks, so it is not missed.
 	 */
-	if (kq->ring && list_empty_careful(&kq->ready) &&
-	    list_empty_careful(&kq->deferred))
+	if (kq->ring && !READ_ONCE(kq->nr_ready) &&
+	    !READ_ONCE(kq->ring->flags))
 		return kevent_ring_avail(kq);
 
 	spin_lock_irq(&kq->lock);
@@ -461,9 +476,15 @@ static int kevent_wake_function(struct wait_queue_entry *wq, unsigned int mode,
 {
 	struct kevent_waiter *w = container_of(wq, struct kevent_waiter, wq);
 
+	int ret;
+
 	if (kevent_avail_hint(w->kq) < w->min_nr)
 		return 0;
-	return autoremove_wake_function(wq, mode, sync, key);
+	/* As autoremove_wake_function(), without the extra call. */
+	ret = default_wake_function(wq, mode, sync, key);
+	if (ret)
+		list_del_init_careful(&wq->entry);
+	return ret;
 }
 
 struct kevent_timeout {
@@ -484,6 +505,26 @@ static ktime_t kevent_clock_now(clockid_t clockid)
 	}
 }
 
+/* Read the timeout; a relative one is made absolute on to->clockid. */
+static int kevent_read_timeout(const struct __kernel_timespec __user *uts,
+			       struct kevent_timeout *to, bool abstime)
+{
+	struct timespec64 ts;
+
+	to->infinite = !uts;
+	if (!uts)
+		return 0;
+	if (get_timespec64(&ts, uts))
+		return -EFAULT;
+	if (!timespec64_valid(&ts))
+		return -EINVAL;
+	to->expires = timespec64_to_ktime(ts);
+	if (!abstime)
+		to->expires = ktime_add_safe(kevent_clock_now(to->clockid),
+					     to->expires);
+	return 0;
+}
+
 /*
  * Read the optional wait arguments and timeout, and install the signal
  * mask. On success the caller must call restore_saved_sigmask_unless().
@@ -492,10 +533,15 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 			       const struct kevent_wait_args __user *uargs,
 			       struct kevent_timeout *to)
 {
-	struct kevent_wait_args args = { .clockid = CLOCK_MONOTONIC };
-	struct timespec64 ts;
+	struct kevent_wait_args args;
+	int err;
 
-	if (uargs && copy_from_user(&args, uargs, sizeof(args)))
+	if (!uargs) {
+		/* The common case: no arguments to read. */
+		to->clockid = CLOCK_MONOTONIC;
+		return kevent_read_timeout(uts, to, false);
+	}
+	if (copy_from_user(&args, uargs, sizeof(args)))
 		return -EFAULT;
 	if ((args.flags & ~KEVENT_WAIT_ABSTIME) || args.__reserved)
 		return -EINVAL;
@@ -504,50 +550,46 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 		return -EINVAL;
 
 	to->clockid = args.clockid;
-	to->infinite = !uts;
-	if (uts) {
-		if (get_timespec64(&ts, uts))
-			return -EFAULT;
-		if (!timespec64_valid(&ts))
-			return -EINVAL;
-		to->expires = timespec64_to_ktime(ts);
-		if (!(args.flags & KEVENT_WAIT_ABSTIME))
-			to->expires = ktime_add_safe(kevent_clock_now(to->clockid),
-						     to->expires);
-	}
-
-	if (args.sigmask)
-		return set_user_sigmask(u64_to_user_ptr(args.sigmask),
-					args.sigsetsize);
-	return 0;
+	err = kevent_read_timeout(uts, to, args.flags & KEVENT_WAIT_ABSTIME);
+	if (err || !args.sigmask)
+		return err;
+	return set_user_sigmask(u64_to_user_ptr(args.sigmask),
+				args.sigsetsize);
 }
 
 /*
  * Sleep until at least @min_nr events are available, the timeout passes
- * (returns 0) or a signal arrives (-EINTR). One hrtimer sleeper per wait.
+ * (at once if @nonblock) or a signal arrives (-EINTR); return the number
+ * of events available. One hrtimer sleeper per wait.
  */
 static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 			      struct kevent_timeout *to, bool nonblock)
 {
-	struct kevent_waiter w = { .kq = kq, .min_nr = min_nr };
-	bool timed_out = nonblock;
+	struct kevent_waiter w;
+	bool timed_out = false;
 	int ret = 0;
+	u32 avail;
 
 	kevent_recheck(kq);
-	if (!min_nr || kevent_avail(kq) >= min_nr)
-		return 0;
+	avail = kevent_avail(kq);
+	if (avail >= min_nr || nonblock)
+		return avail;
 
+	w.kq = kq;
+	w.min_nr = min_nr;
 	init_wait_entry(&w.wq, 0);
 	w.wq.func = kevent_wake_function;
 	for (;;) {
-		/* Re-poll what woke us, awake; cheap when there is nothing. */
-		kevent_recheck(kq);
 		prepare_to_wait_exclusive(&kq->wait, &w.wq, TASK_INTERRUPTIBLE);
-		if (kevent_avail(kq) >= min_nr || timed_out)
+		avail = kevent_avail(kq);
+		if (avail >= min_nr || timed_out) {
+			ret = avail;
 			break;
+		}
 		if (READ_ONCE(kq->recheck_wanted)) {
-			/* Requested since kevent_recheck(): serve it first. */
+			/* Requested since the last re-poll: serve it first. */
 			__set_current_state(TASK_RUNNING);
+			kevent_recheck(kq);
 			continue;
 		}
 		if (signal_pending(current)) {
@@ -564,9 +606,15 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 		 * Most wake-ups bring what we wait for: then return without
 		 * queueing the wait entry again (the waker dequeued it).
 		 */
-		if (!READ_ONCE(kq->recheck_wanted) &&
-		    kevent_avail(kq) >= min_nr)
-			break;
+		if (!READ_ONCE(kq->recheck_wanted)) {
+			avail = kevent_avail(kq);
+			if (avail >= min_nr) {
+				ret = avail;
+				break;
+			}
+		}
+		/* Re-poll what woke us, awake; cheap when there is nothing. */
+		kevent_recheck(kq);
 	}
 	finish_wait(&kq->wait, &w.wq);
 	return ret;
@@ -638,8 +686,8 @@ SYSCALL_DEFINE6(kevent_get_events, int, fd, struct ukevent __user *, events,
 	if (ret)
 		goto out;
 
-	err = kevent_wait_events(kq, min_nr, &to,
-				 fd_file(f)->f_flags & O_NONBLOCK);
+	err = min(kevent_wait_events(kq, min_nr, &to,
+				     fd_file(f)->f_flags & O_NONBLOCK), 0);
 	if (kq->ring) {
 		mutex_lock(&kq->mutex);
 		ret = kevent_ring_copy_to_user(kq, events, max_nr);
@@ -687,8 +735,6 @@ SYSCALL_DEFINE4(kevent_wait, int, fd, unsigned int, min_nr,
 
 	ret = kevent_wait_events(kq, min_nr, &to,
 				 fd_file(f)->f_flags & O_NONBLOCK);
-	if (!ret)
-		ret = kevent_avail(kq);
 	restore_saved_sigmask_unless(ret == -EINTR);
 
 	/* Oneshots that fired into the ring are removed here or by ctl. */
