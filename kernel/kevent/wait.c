@@ -98,11 +98,15 @@ void kevent_poll_work(struct irq_work *work)
 /*
  * Build the event that @kev reports now and return the number of pending
  * occurrences it stands for. Called with kq->lock held. Every field is
- * written (no padding in struct ukevent): @uk may be a ring slot that held
- * an older event.
+ * written, and struct ukevent has no padding (asserted below): @uk may be
+ * a ring slot that held an older event, nothing of it shows through.
  */
 u64 kevent_fill(struct kevent *kev, struct ukevent *uk)
 {
+	BUILD_BUG_ON(sizeof(*uk) != sizeof(uk->id) + sizeof(uk->udata) +
+		     sizeof(uk->type) + sizeof(uk->op) + sizeof(uk->flags) +
+		     sizeof(uk->event) + sizeof(uk->ret_flags) +
+		     sizeof(uk->data));
 	uk->id = kev->id;
 	uk->udata = kev->udata;
 	uk->type = kev->type;
