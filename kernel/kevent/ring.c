@@ -31,10 +31,14 @@ int kevent_ring_alloc(struct kevent_queue *kq, u32 entries)
 	size_t size = PAGE_ALIGN(KEVENT_RING_SIZE(entries));
 	struct kevent_ring *ring;
 
-	/* vmalloc_user() with the memory charged to the caller's memcg. */
+	/*
+	 * vmalloc_user() with the memory charged to the caller's memcg. The
+	 * size is the caller's choice (up to 64 MiB): a failure is its
+	 * ENOMEM, not a warning in the kernel log.
+	 */
 	ring = __vmalloc_node_range(size, SHMLBA, VMALLOC_START, VMALLOC_END,
-				    GFP_KERNEL_ACCOUNT | __GFP_ZERO, PAGE_KERNEL,
-				    VM_USERMAP, NUMA_NO_NODE,
+				    GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN,
+				    PAGE_KERNEL, VM_USERMAP, NUMA_NO_NODE,
 				    __builtin_return_address(0));
 	if (!ring)
 		return -ENOMEM;
