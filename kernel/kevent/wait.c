@@ -409,7 +409,9 @@ static u32 kevent_avail(struct kevent_queue *kq)
 	 * without the lock. An event queued after this look is flushed into
 	 * the ring by whoever queues it, who then wakes the waiters
 	 * (kevent_post_locked()); a waiter is on the wait queue before it
-	 * looks, so it is not missed.
+	 * looks, so it is not missed. ring->flags is in the shared page: a
+	 * value scribbled there only sends us down the locked path, which
+	 * rewrites it.
 	 */
 	if (kq->ring && !READ_ONCE(kq->nr_ready) &&
 	    !READ_ONCE(kq->ring->flags))
@@ -479,7 +481,6 @@ static int kevent_wake_function(struct wait_queue_entry *wq, unsigned int mode,
 				int sync, void *key)
 {
 	struct kevent_waiter *w = container_of(wq, struct kevent_waiter, wq);
-
 	int ret;
 
 	if (kevent_avail_hint(w->kq) < w->min_nr)
