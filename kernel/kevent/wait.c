@@ -481,15 +481,10 @@ static int kevent_wake_function(struct wait_queue_entry *wq, unsigned int mode,
 				int sync, void *key)
 {
 	struct kevent_waiter *w = container_of(wq, struct kevent_waiter, wq);
-	int ret;
 
 	if (kevent_avail_hint(w->kq) < w->min_nr)
 		return 0;
-	/* As autoremove_wake_function(), without the extra call. */
-	ret = default_wake_function(wq, mode, sync, key);
-	if (ret)
-		list_del_init_careful(&wq->entry);
-	return ret;
+	return autoremove_wake_function(wq, mode, sync, key);
 }
 
 struct kevent_timeout {
