@@ -19,6 +19,7 @@
  */
 
 #include <linux/file.h>
+#include <linux/hash.h>
 #include <linux/init.h>
 #include <linux/jump_label.h>
 #include <linux/rhashtable.h>
@@ -50,6 +51,24 @@ struct kevent_file {
 };
 
 /*
+ * Every __fput() looks its file up once kevent is in use, so the key, a
+ * pointer, is hashed with one multiplication (keyed by the table's random
+ * seed) and compared as a pointer, not with jhash2() and memcmp().
+ */
+static u32 kevent_file_hash(const void *key, u32 len, u32 seed)
+{
+	return hash_long((unsigned long)*(struct file * const *)key ^ seed, 32);
+}
+
+static int kevent_file_cmp(struct rhashtable_compare_arg *arg,
+			   const void *obj)
+{
+	const struct kevent_file *kf = obj;
+
+	return kf->file != *(struct file * const *)arg->key;
+}
+
+/*
  * The table is not shrunk: the registrations of a server come and go with
  * its connections, and shrinking and growing again on every swing would
  * rehash the table each time. It keeps the size of its peak load.
@@ -58,6 +77,8 @@ static const struct rhashtable_params kevent_files_params = {
 	.key_len		= sizeof(struct file *),
 	.key_offset		= offsetof(struct kevent_file, file),
 	.head_offset		= offsetof(struct kevent_file, node),
+	.hashfn			= kevent_file_hash,
+	.obj_cmpfn		= kevent_file_cmp,
 };
 
 static struct rhashtable kevent_files;
@@ -133,7 +154,8 @@ static void kevent_file_unlink(struct kevent_poll *kp)
  * Each round takes one registration off the file's list under RCU, pins
  * its queue, and removes it under the queue mutex, after looking it up
  * again by key: it may have been removed meanwhile. No registration can be
- * added to a file whose last reference is gone, so this ends.
+ * added to a file whose last reference is gone, so this ends, and once the
+ * only registration left is handled there is nothing to look up again.
  */
 void __kevent_file_release(struct file *file)
 {
@@ -142,6 +164,7 @@ void __kevent_file_release(struct file *file)
 		struct kevent_poll *kp;
 		struct kevent_file *kf;
 		struct kevent *kev;
+		bool last = false;
 		u16 type = 0;
 		u64 id = 0;
 
@@ -158,6 +181,7 @@ void __kevent_file_release(struct file *file)
 				refcount_inc(&kq->ref);
 				type = kp->kev.type;
 				id = kp->kev.id;
+				last = !kp->file_link.next;
 			}
 			spin_unlock(&kf->lock);
 		}
@@ -171,6 +195,8 @@ void __kevent_file_release(struct file *file)
 			kevent_remove(kq, kev);
 		mutex_unlock(&kq->mutex);
 		kevent_queue_put(kq);
+		if (last)
+			return;
 	}
 }
 

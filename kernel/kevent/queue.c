@@ -53,31 +53,55 @@ struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id)
 	return NULL;
 }
 
+/*
+ * The empty link where (type, id) belongs in the index, and its parent;
+ * NULL if the key is taken. Caller holds kq->mutex, which keeps the slot
+ * valid until a node is linked there.
+ */
+static struct rb_node **kevent_index_slot(struct kevent_queue *kq, u16 type,
+					  u64 id, struct rb_node **parent)
+{
+	struct rb_node **link = &kq->index.rb_node;
+
+	*parent = NULL;
+	while (*link) {
+		struct kevent *cur = rb_entry(*link, struct kevent, node);
+		int cmp = kevent_key_cmp(type, id, cur->type, cur->id);
+
+		*parent = *link;
+		if (cmp < 0)
+			link = &cur->node.rb_left;
+		else if (cmp > 0)
+			link = &cur->node.rb_right;
+		else
+			return NULL;
+	}
+	return link;
+}
+
+static void kevent_index_link(struct kevent_queue *kq, struct kevent *kev,
+			      struct rb_node *parent, struct rb_node **link)
+{
+	rb_link_node(&kev->node, parent, link);
+	rb_insert_color(&kev->node, &kq->index);
+}
+
 /* Caller holds kq->mutex. Returns -EEXIST if (type, id) is taken. */
 int kevent_insert(struct kevent_queue *kq, struct kevent *kev)
 {
-	struct rb_node **link = &kq->index.rb_node, *parent = NULL;
+	struct rb_node *parent;
+	struct rb_node **link = kevent_index_slot(kq, kev->type, kev->id,
+						  &parent);
 
-	while (*link) {
-		struct kevent *cur = rb_entry(*link, struct kevent, node);
-		int cmp = kevent_key_cmp(kev->type, kev->id, cur->type, cur->id);
-
-		parent = *link;
-		if (cmp < 0)
-			link = &parent->rb_left;
-		else if (cmp > 0)
-			link = &parent->rb_right;
-		else
-			return -EEXIST;
-	}
-	rb_link_node(&kev->node, parent, link);
-	rb_insert_color(&kev->node, &kq->index);
+	if (!link)
+		return -EEXIST;
+	kevent_index_link(kq, kev, parent, link);
 	return 0;
 }
 
 static void kevent_free(struct kevent_queue *kq, struct kevent *kev)
 {
-	dec_ucount(kq->ucounts, UCOUNT_KEVENT_REGISTRATIONS);
+	dec_ucount_held(kq->ucounts, UCOUNT_KEVENT_REGISTRATIONS);
 	kfree(kev);
 }
 
@@ -142,14 +166,19 @@ static int kevent_add(struct kevent_queue *kq,
 		      const struct kevent_source *source,
 		      const struct ukevent *uk)
 {
+	struct rb_node *parent, **link;
 	struct kevent *kev;
 	int err;
 
+	/* One walk of the index finds both a duplicate and the slot. */
+	link = kevent_index_slot(kq, uk->type, uk->id, &parent);
+	if (!link)
+		return -EEXIST;
 	kev = kzalloc(source->size, GFP_KERNEL_ACCOUNT);
 	if (!kev)
 		return -ENOMEM;
-	if (!inc_ucount(kq->ucounts->ns, kq->ucounts->uid,
-			UCOUNT_KEVENT_REGISTRATIONS)) {
+	/* Charged to the counts the queue pinned when it was created. */
+	if (!inc_ucount_held(kq->ucounts, UCOUNT_KEVENT_REGISTRATIONS)) {
 		kfree(kev);
 		return -ENOSPC;
 	}
@@ -165,10 +194,7 @@ static int kevent_add(struct kevent_queue *kq,
 	kev->event = uk->event;
 	if (uk->flags & KEVENT_REQ_DISABLED)
 		kev->state = KEVENT_STATE_DISABLED;
-
-	err = kevent_insert(kq, kev);
-	if (err)
-		goto out_free;
+	kevent_index_link(kq, kev, parent, link);
 
 	/* attach() may report readiness at once: kev must be indexed. */
 	err = source->attach(kev, uk);
@@ -181,12 +207,8 @@ static int kevent_add(struct kevent_queue *kq,
 		 * queued kev: take it off the lists before freeing it.
 		 */
 		kevent_unlink(kq, kev);
-		goto out_free;
+		kevent_free(kq, kev);
 	}
-	return 0;
-
-out_free:
-	kevent_free(kq, kev);
 	return err;
 }
 
@@ -269,11 +291,8 @@ static int kevent_ctl_one(struct kevent_queue *kq, const struct ukevent *uk)
 	if (uk->op == KEVENT_CTL_TRIGGER && !source->trigger)
 		return -EINVAL;
 
-	if (uk->op == KEVENT_CTL_ADD) {
-		if (kevent_lookup(kq, uk->type, uk->id))
-			return -EEXIST;
+	if (uk->op == KEVENT_CTL_ADD)
 		return kevent_add(kq, source, uk);
-	}
 
 	kev = kevent_lookup(kq, uk->type, uk->id);
 	if (!kev)
