@@ -162,7 +162,7 @@ int kevent_ring_alloc(struct kevent_queue *kq, u32 entries);
 void kevent_ring_free(struct kevent_queue *kq);
 int kevent_ring_mmap(struct kevent_queue *kq, struct vm_area_struct *vma);
 void kevent_ring_flush(struct kevent_queue *kq);
-bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev);
+bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev, u32 head);
 int kevent_ring_copy_to_user(struct kevent_queue *kq,
 			     struct ukevent __user *events, u32 max);
 

@@ -132,24 +132,18 @@ out:
 
 /*
  * Post @kev, which has just become ready and is not queued, straight into
- * the ring: the path of almost every event. Returns false, leaving @kev
- * untouched, when it must go through the ready list instead: events wait
- * there already (they go first), the ring is full, or @kev is a level
- * registration whose last entry is still unread (see kevent_post_locked()).
- * Called with kq->lock held.
+ * the ring: the path of almost every event. @head was loaded with acquire,
+ * (B) above. Returns false, leaving @kev untouched, when it must go
+ * through the ready list instead: events wait there already (they go
+ * first) or the ring is full. Called with kq->lock held.
  */
-bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev)
+bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev, u32 head)
 {
 	struct kevent_ring *ring = kq->ring;
 	u32 tail = kq->ring_tail;
-	u32 head;
 
-	if (!list_empty(&kq->ready) || !list_empty(&kq->deferred))
-		return false;
-	/* Pairs with the consumer's store-release of head: (B) above. */
-	head = smp_load_acquire(&ring->head);
-	if (!kevent_ring_space(head, tail, kq->ring_entries) ||
-	    (kevent_is_level(kev) && kevent_ring_entry_unread(kq, kev, head)))
+	if (!list_empty(&kq->ready) || !list_empty(&kq->deferred) ||
+	    !kevent_ring_space(head, tail, kq->ring_entries))
 		return false;
 
 	kevent_ring_write(kq, kev, tail);

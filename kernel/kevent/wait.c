@@ -173,43 +173,43 @@ void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
  */
 bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 {
-	bool defer = false;
+	struct list_head *list = &kq->ready;
 
 	if (!kev->pending_count || (kev->state & (KEVENT_STATE_QUEUED |
 						  KEVENT_STATE_DISABLED |
 						  KEVENT_STATE_DEAD)))
 		return false;
 
-	/* The common case: straight into a free ring slot. */
-	if (kq->ring && kevent_ring_post(kq, kev))
-		return kevent_wake(kq, kev->flags & KEVENT_REQ_WAKEUP_ALL);
-
-	kev->state |= KEVENT_STATE_QUEUED;
-	kq->nr_ready++;
-	/*
-	 * A level registration has at most one unread entry in the ring:
-	 * while its last one is unread, that entry already says it is
-	 * ready, and it waits on the deferred list until the entry has been
-	 * read (kevent_ring_flush()). Its counts (accept backlog, bytes) are
-	 * then read afresh instead of being posted again, stale, behind it.
-	 */
-	if (kq->ring && kevent_is_level(kev)) {
+	if (kq->ring) {
 		/* Pairs with the consumer's store-release of head: ring.c */
 		u32 head = smp_load_acquire(&kq->ring->head);
 
-		defer = kevent_ring_entry_unread(kq, kev, head);
+		/*
+		 * A level registration has at most one unread entry in the
+		 * ring: while its last one is unread, that entry already says
+		 * it is ready, and it waits on the deferred list until the
+		 * entry has been read (kevent_ring_flush()). Its counts
+		 * (accept backlog, bytes) are then read afresh instead of
+		 * being posted again, stale, behind it.
+		 */
+		if (kevent_is_level(kev) &&
+		    kevent_ring_entry_unread(kq, kev, head)) {
+			list = &kq->deferred;
+			kev->state |= KEVENT_STATE_DEFERRED;
+		} else if (kevent_ring_post(kq, kev, head)) {
+			/* The common case: straight into a free ring slot. */
+			return kevent_wake(kq,
+					   kev->flags & KEVENT_REQ_WAKEUP_ALL);
+		}
 	}
-	if (defer) {
-		list_add_tail(&kev->ready_link, &kq->deferred);
-		kev->state |= KEVENT_STATE_DEFERRED;
-	} else {
-		list_add_tail(&kev->ready_link, &kq->ready);
-	}
-	if (kq->ring) {
+
+	kev->state |= KEVENT_STATE_QUEUED;
+	kq->nr_ready++;
+	list_add_tail(&kev->ready_link, list);
+	/* A deferred one changes nothing the ring shows: no flush. */
+	if (kq->ring && list == &kq->ready) {
 		kevent_ring_flush(kq);
-		if ((kev->state & (KEVENT_STATE_QUEUED |
-				   KEVENT_STATE_DEFERRED)) ==
-		    KEVENT_STATE_QUEUED) {
+		if (kev->state & KEVENT_STATE_QUEUED) {
 			/* Ring full: it waits in the kernel, visibly. */
 			kq->ring_overflow++;
 			WRITE_ONCE(kq->ring->overflow, kq->ring_overflow);
@@ -407,11 +407,11 @@ static u32 kevent_avail(struct kevent_queue *kq)
 	 * Nothing waits to enter the ring (nothing queued, and no stale
 	 * KEVENT_RING_OVERFLOW to clear): the ring's count is the answer,
 	 * without the lock. An event queued after this look is flushed into
-	 * the ring by whoever queues it, who then wakes the waiters
-	 * (kevent_post_locked()); a waiter is on the wait queue before it
-	 * looks, so it is not missed. ring->flags is in the shared page: a
-	 * value scribbled there only sends us down the locked path, which
-	 * rewrites it.
+	 * the ring (or deferred, counted in nr_ready) by whoever queues it,
+	 * who then wakes the waiters (kevent_post_locked()); a waiter is on
+	 * the wait queue before it looks, so it is not missed. ring->flags
+	 * is in the shared page: a value scribbled there only sends us down
+	 * the locked path, which rewrites it.
 	 */
 	if (kq->ring && !READ_ONCE(kq->nr_ready) &&
 	    !READ_ONCE(kq->ring->flags))
