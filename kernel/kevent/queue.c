@@ -34,31 +34,13 @@ void __init kevent_source_register(const struct kevent_source *source)
 	kevent_sources[source->type] = source;
 }
 
-/* Caller holds kq->mutex. */
-struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id)
-{
-	struct rb_node *node = kq->index.rb_node;
-
-	while (node) {
-		struct kevent *kev = rb_entry(node, struct kevent, node);
-		int cmp = kevent_key_cmp(type, id, kev->type, kev->id);
-
-		if (cmp < 0)
-			node = node->rb_left;
-		else if (cmp > 0)
-			node = node->rb_right;
-		else
-			return kev;
-	}
-	return NULL;
-}
-
 /*
- * The empty link where (type, id) belongs in the index, and its parent;
- * NULL if the key is taken. Caller holds kq->mutex, which keeps the slot
+ * Where (type, id) is in the index: the link that points to its node, or
+ * the empty link where that node belongs; *@parent is set to the node
+ * that link hangs from. Caller holds kq->mutex, which keeps an empty link
  * valid until a node is linked there.
  */
-static struct rb_node **kevent_index_slot(struct kevent_queue *kq, u16 type,
+static struct rb_node **kevent_index_find(struct kevent_queue *kq, u16 type,
 					  u64 id, struct rb_node **parent)
 {
 	struct rb_node **link = &kq->index.rb_node;
@@ -68,15 +50,21 @@ static struct rb_node **kevent_index_slot(struct kevent_queue *kq, u16 type,
 		struct kevent *cur = rb_entry(*link, struct kevent, node);
 		int cmp = kevent_key_cmp(type, id, cur->type, cur->id);
 
+		if (!cmp)
+			break;
 		*parent = *link;
-		if (cmp < 0)
-			link = &cur->node.rb_left;
-		else if (cmp > 0)
-			link = &cur->node.rb_right;
-		else
-			return NULL;
+		link = cmp < 0 ? &cur->node.rb_left : &cur->node.rb_right;
 	}
 	return link;
+}
+
+/* Caller holds kq->mutex. */
+struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id)
+{
+	struct rb_node *parent;
+	struct rb_node **link = kevent_index_find(kq, type, id, &parent);
+
+	return *link ? rb_entry(*link, struct kevent, node) : NULL;
 }
 
 static void kevent_index_link(struct kevent_queue *kq, struct kevent *kev,
@@ -90,10 +78,10 @@ static void kevent_index_link(struct kevent_queue *kq, struct kevent *kev,
 int kevent_insert(struct kevent_queue *kq, struct kevent *kev)
 {
 	struct rb_node *parent;
-	struct rb_node **link = kevent_index_slot(kq, kev->type, kev->id,
+	struct rb_node **link = kevent_index_find(kq, kev->type, kev->id,
 						  &parent);
 
-	if (!link)
+	if (*link)
 		return -EEXIST;
 	kevent_index_link(kq, kev, parent, link);
 	return 0;
@@ -171,8 +159,8 @@ static int kevent_add(struct kevent_queue *kq,
 	int err;
 
 	/* One walk of the index finds both a duplicate and the slot. */
-	link = kevent_index_slot(kq, uk->type, uk->id, &parent);
-	if (!link)
+	link = kevent_index_find(kq, uk->type, uk->id, &parent);
+	if (*link)
 		return -EEXIST;
 	kev = kzalloc(source->size, GFP_KERNEL_ACCOUNT);
 	if (!kev)
