@@ -149,8 +149,11 @@ static inline void kevent_unqueue(struct kevent_queue *kq, struct kevent *kev)
 }
 
 /* queue.c */
+struct rb_node **kevent_index_find(struct kevent_queue *kq, u16 type, u64 id,
+				   struct rb_node **parent);
+void kevent_index_link(struct kevent_queue *kq, struct kevent *kev,
+		       struct rb_node *parent, struct rb_node **link);
 struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id);
-int kevent_insert(struct kevent_queue *kq, struct kevent *kev);
 void kevent_reap(struct kevent_queue *kq);
 void kevent_remove(struct kevent_queue *kq, struct kevent *kev);
 struct kevent_queue *kevent_queue_get(struct fd f);

@@ -96,8 +96,7 @@ static void kevent_index_sorted_unique(struct kunit *test)
 	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
 	struct kevent *kev = kunit_kcalloc(test, KEVENT_TEST_NODES,
 					   sizeof(*kev), GFP_KERNEL);
-	struct kevent dup = { .type = KEVENT_TIMER, .id = 7 };
-	struct rb_node *node;
+	struct rb_node *node, *parent, **link;
 	u16 prev_type = 0;
 	u64 prev_id = 0;
 	int i, seen = 0;
@@ -106,13 +105,24 @@ static void kevent_index_sorted_unique(struct kunit *test)
 	KUNIT_ASSERT_NOT_NULL(test, kev);
 	kq->index = RB_ROOT;
 
-	/* Insert in a scrambled order, alternating types. */
+	/*
+	 * Insert in a scrambled order, alternating types, as kevent_add()
+	 * does: a free key finds an empty link, which takes the node.
+	 */
 	for (i = 0; i < KEVENT_TEST_NODES; i++) {
 		kev[i].type = (i & 1) ? KEVENT_TIMER : KEVENT_USER;
 		kev[i].id = (i * 37) % KEVENT_TEST_NODES / 2;
-		KUNIT_EXPECT_EQ(test, kevent_insert(kq, &kev[i]), 0);
+		link = kevent_index_find(kq, kev[i].type, kev[i].id, &parent);
+		KUNIT_ASSERT_NULL(test, *link);
+		kevent_index_link(kq, &kev[i], parent, link);
 	}
-	KUNIT_EXPECT_EQ(test, kevent_insert(kq, &dup), -EEXIST);
+
+	/* A taken key finds the link that holds its node: EEXIST. */
+	for (i = 0; i < KEVENT_TEST_NODES; i++) {
+		link = kevent_index_find(kq, kev[i].type, kev[i].id, &parent);
+		KUNIT_EXPECT_PTR_EQ(test, *link, &kev[i].node);
+		KUNIT_EXPECT_PTR_EQ(test, parent, rb_parent(&kev[i].node));
+	}
 
 	for (node = rb_first(&kq->index); node; node = rb_next(node)) {
 		struct kevent *cur = rb_entry(node, struct kevent, node);

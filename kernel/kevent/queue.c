@@ -40,8 +40,8 @@ void __init kevent_source_register(const struct kevent_source *source)
  * that link hangs from. Caller holds kq->mutex, which keeps an empty link
  * valid until a node is linked there.
  */
-static struct rb_node **kevent_index_find(struct kevent_queue *kq, u16 type,
-					  u64 id, struct rb_node **parent)
+struct rb_node **kevent_index_find(struct kevent_queue *kq, u16 type, u64 id,
+				   struct rb_node **parent)
 {
 	struct rb_node **link = &kq->index.rb_node;
 
@@ -67,24 +67,15 @@ struct kevent *kevent_lookup(struct kevent_queue *kq, u16 type, u64 id)
 	return *link ? rb_entry(*link, struct kevent, node) : NULL;
 }
 
-static void kevent_index_link(struct kevent_queue *kq, struct kevent *kev,
-			      struct rb_node *parent, struct rb_node **link)
+/*
+ * Link @kev at the empty @link under @parent that kevent_index_find() gave
+ * for its key. Caller holds kq->mutex, and has held it since the find.
+ */
+void kevent_index_link(struct kevent_queue *kq, struct kevent *kev,
+		       struct rb_node *parent, struct rb_node **link)
 {
 	rb_link_node(&kev->node, parent, link);
 	rb_insert_color(&kev->node, &kq->index);
-}
-
-/* Caller holds kq->mutex. Returns -EEXIST if (type, id) is taken. */
-int kevent_insert(struct kevent_queue *kq, struct kevent *kev)
-{
-	struct rb_node *parent;
-	struct rb_node **link = kevent_index_find(kq, kev->type, kev->id,
-						  &parent);
-
-	if (*link)
-		return -EEXIST;
-	kevent_index_link(kq, kev, parent, link);
-	return 0;
 }
 
 static void kevent_free(struct kevent_queue *kq, struct kevent *kev)
