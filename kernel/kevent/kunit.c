@@ -117,7 +117,10 @@ static void kevent_index_sorted_unique(struct kunit *test)
 		kevent_index_link(kq, &kev[i], parent, link);
 	}
 
-	/* A taken key finds the link that holds its node: EEXIST. */
+	/*
+	 * A taken key finds the link that holds its node, which is how
+	 * kevent_add() finds -EEXIST.
+	 */
 	for (i = 0; i < KEVENT_TEST_NODES; i++) {
 		link = kevent_index_find(kq, kev[i].type, kev[i].id, &parent);
 		KUNIT_EXPECT_PTR_EQ(test, *link, &kev[i].node);
