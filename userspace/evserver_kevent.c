@@ -204,7 +204,8 @@ static void loop_ring(struct http_thread *t)
 			STAT_ADD(t, events, nr);
 		}
 		/* this iteration's registrations: one kevent_ctl() */
-		flush_changes(t);
+		if (k->nr_chg)
+			flush_changes(t);
 		if (kevent_ring_overflowed(ring)) {
 			/* move the kernel backlog into the ring */
 			STAT_INC(t, ev_wait);
@@ -213,7 +214,8 @@ static void loop_ring(struct http_thread *t)
 				http_die("kevent_wait: %s", strerror(errno));
 			continue;
 		}
-		if (nr || kevent_ring_count(ring))
+		/* what arrived meanwhile is harvested without a syscall */
+		if (kevent_ring_count(ring))
 			continue;
 		STAT_INC(t, ev_wait);
 		if (kevent_wait(k->kfd, 1, NULL, NULL) < 0 && errno != EINTR)

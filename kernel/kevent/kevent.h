@@ -94,8 +94,12 @@ static inline u32 kevent_ring_space(u32 head, u32 tail, u32 entries)
 	return entries - kevent_ring_unread(head, tail, entries);
 }
 
-/* Unread entries of @kq's ring; lockless, for wake-up decisions. */
-static inline u32 kevent_ring_avail(struct kevent_queue *kq)
+/*
+ * Unread entries of @kq's ring; lockless, for wake-up decisions. Every
+ * kevent_wait() and wake-up calls it several times: kept inline even in
+ * kernels optimised for size.
+ */
+static __always_inline u32 kevent_ring_avail(struct kevent_queue *kq)
 {
 	return kevent_ring_unread(READ_ONCE(kq->ring->head),
 				  READ_ONCE(kq->ring_tail), kq->ring_entries);

@@ -39,8 +39,14 @@ static __poll_t kevent_socket_interest(u32 event)
 
 static struct sock *kevent_socket_sk(struct kevent_poll *kp)
 {
-	/* The socket lives until __fput() has removed the registration. */
-	return sock_from_file(kp->file)->sk;
+	/*
+	 * kevent_socket_check() let only socket files in, whose private_data
+	 * is their struct socket (sock_from_file()); it lives until __fput()
+	 * has removed the registration.
+	 */
+	struct socket *sock = kp->file->private_data;
+
+	return sock->sk;
 }
 
 /* From wake-up context: translate and keep only what was asked for. */

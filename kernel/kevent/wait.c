@@ -398,11 +398,29 @@ static u32 kevent_avail_hint(struct kevent_queue *kq)
 	return READ_ONCE(kq->nr_ready);
 }
 
-/* As kevent_avail_hint(), after moving waiting events into the ring. */
-static u32 kevent_avail(struct kevent_queue *kq)
+/* kevent_avail() when events may wait to enter the ring: under the lock. */
+static u32 kevent_avail_flush(struct kevent_queue *kq)
 {
 	u32 avail;
 
+	spin_lock_irq(&kq->lock);
+	if (kq->ring) {
+		kevent_ring_flush(kq);
+		avail = kevent_ring_avail(kq);
+	} else {
+		avail = kq->nr_ready;
+	}
+	spin_unlock_irq(&kq->lock);
+	return avail;
+}
+
+/*
+ * As kevent_avail_hint(), after moving waiting events into the ring. A
+ * waiter calls it up to three times per kevent_wait(): the common case is
+ * inline.
+ */
+static __always_inline u32 kevent_avail(struct kevent_queue *kq)
+{
 	/*
 	 * Nothing waits to enter the ring (nothing queued, and no stale
 	 * KEVENT_RING_OVERFLOW to clear): the ring's count is the answer,
@@ -416,16 +434,7 @@ static u32 kevent_avail(struct kevent_queue *kq)
 	if (kq->ring && !READ_ONCE(kq->nr_ready) &&
 	    !READ_ONCE(kq->ring->flags))
 		return kevent_ring_avail(kq);
-
-	spin_lock_irq(&kq->lock);
-	if (kq->ring) {
-		kevent_ring_flush(kq);
-		avail = kevent_ring_avail(kq);
-	} else {
-		avail = kq->nr_ready;
-	}
-	spin_unlock_irq(&kq->lock);
-	return avail;
+	return kevent_avail_flush(kq);
 }
 
 /*
@@ -456,14 +465,19 @@ bool kevent_queue_has_events(struct kevent_queue *kq)
 	return due;
 }
 
-/* Re-poll due registrations; takes kq->mutex. */
-static void kevent_recheck(struct kevent_queue *kq)
+/* kevent_recheck() when something may be due: takes kq->mutex. */
+static void kevent_recheck_slow(struct kevent_queue *kq)
 {
-	if (!READ_ONCE(kq->recheck_wanted) && list_empty_careful(&kq->recheck))
-		return;
 	mutex_lock(&kq->mutex);
 	kevent_recheck_all(kq);
 	mutex_unlock(&kq->mutex);
+}
+
+/* Re-poll due registrations, if there may be any. */
+static __always_inline void kevent_recheck(struct kevent_queue *kq)
+{
+	if (READ_ONCE(kq->recheck_wanted) || !list_empty_careful(&kq->recheck))
+		kevent_recheck_slow(kq);
 }
 
 struct kevent_waiter {
@@ -505,15 +519,15 @@ static ktime_t kevent_clock_now(clockid_t clockid)
 	}
 }
 
-/* Read the timeout; a relative one is made absolute on to->clockid. */
+/*
+ * Read the timeout; a relative one is made absolute on to->clockid. The
+ * caller has checked that there is one.
+ */
 static int kevent_read_timeout(const struct __kernel_timespec __user *uts,
 			       struct kevent_timeout *to, bool abstime)
 {
 	struct timespec64 ts;
 
-	to->infinite = !uts;
-	if (!uts)
-		return 0;
 	if (get_timespec64(&ts, uts))
 		return -EFAULT;
 	if (!timespec64_valid(&ts))
@@ -525,22 +539,14 @@ static int kevent_read_timeout(const struct __kernel_timespec __user *uts,
 	return 0;
 }
 
-/*
- * Read the optional wait arguments and timeout, and install the signal
- * mask. On success the caller must call restore_saved_sigmask_unless().
- */
-static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
-			       const struct kevent_wait_args __user *uargs,
-			       struct kevent_timeout *to)
+/* kevent_wait_prepare() with a struct kevent_wait_args to read. */
+static int kevent_wait_args_prepare(const struct __kernel_timespec __user *uts,
+				    const struct kevent_wait_args __user *uargs,
+				    struct kevent_timeout *to)
 {
 	struct kevent_wait_args args;
 	int err;
 
-	if (!uargs) {
-		/* The common case: no arguments to read. */
-		to->clockid = CLOCK_MONOTONIC;
-		return kevent_read_timeout(uts, to, false);
-	}
 	if (copy_from_user(&args, uargs, sizeof(args)))
 		return -EFAULT;
 	if ((args.flags & ~KEVENT_WAIT_ABSTIME) || args.__reserved)
@@ -550,11 +556,29 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 		return -EINVAL;
 
 	to->clockid = args.clockid;
-	err = kevent_read_timeout(uts, to, args.flags & KEVENT_WAIT_ABSTIME);
+	to->infinite = !uts;
+	err = uts ? kevent_read_timeout(uts, to,
+					args.flags & KEVENT_WAIT_ABSTIME) : 0;
 	if (err || !args.sigmask)
 		return err;
 	return set_user_sigmask(u64_to_user_ptr(args.sigmask),
 				args.sigsetsize);
+}
+
+/*
+ * Read the optional wait arguments and timeout, and install the signal
+ * mask. On success the caller must call restore_saved_sigmask_unless().
+ * The common case, no arguments and no timeout, reads nothing.
+ */
+static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
+			       const struct kevent_wait_args __user *uargs,
+			       struct kevent_timeout *to)
+{
+	if (uargs)
+		return kevent_wait_args_prepare(uts, uargs, to);
+	to->clockid = CLOCK_MONOTONIC;
+	to->infinite = !uts;
+	return uts ? kevent_read_timeout(uts, to, false) : 0;
 }
 
 /*
@@ -565,7 +589,15 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 			      struct kevent_timeout *to, bool nonblock)
 {
-	struct kevent_waiter w;
+	struct kevent_waiter w = {
+		.wq = {
+			.private	= current,
+			.func		= kevent_wake_function,
+			.entry		= LIST_HEAD_INIT(w.wq.entry),
+		},
+		.kq	= kq,
+		.min_nr	= min_nr,
+	};
 	bool timed_out = false;
 	int ret = 0;
 	u32 avail;
@@ -575,10 +607,6 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 	if (avail >= min_nr || nonblock)
 		return avail;
 
-	w.kq = kq;
-	w.min_nr = min_nr;
-	init_wait_entry(&w.wq, 0);
-	w.wq.func = kevent_wake_function;
 	for (;;) {
 		prepare_to_wait_exclusive(&kq->wait, &w.wq, TASK_INTERRUPTIBLE);
 		avail = kevent_avail(kq);
