@@ -589,15 +589,7 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 			      struct kevent_timeout *to, bool nonblock)
 {
-	struct kevent_waiter w = {
-		.wq = {
-			.private	= current,
-			.func		= kevent_wake_function,
-			.entry		= LIST_HEAD_INIT(w.wq.entry),
-		},
-		.kq	= kq,
-		.min_nr	= min_nr,
-	};
+	struct kevent_waiter w;
 	bool timed_out = false;
 	int ret = 0;
 	u32 avail;
@@ -607,6 +599,10 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 	if (avail >= min_nr || nonblock)
 		return avail;
 
+	w.kq = kq;
+	w.min_nr = min_nr;
+	init_wait_entry(&w.wq, 0);
+	w.wq.func = kevent_wake_function;
 	for (;;) {
 		prepare_to_wait_exclusive(&kq->wait, &w.wq, TASK_INTERRUPTIBLE);
 		avail = kevent_avail(kq);
