@@ -61,6 +61,7 @@
 #define MAX_N			100000
 #define EDGE_MAX_ROUNDS		60000	/* pipe capacity: 64 KiB */
 #define TARGET_EVENTS		2000000UL
+#define EDGE_TARGET_EVENTS	500000UL	/* each also costs a write() */
 #define WAIT_TIMEOUT_NS		2000000000ULL
 
 static const char *prog = "evbench_micro";
@@ -477,8 +478,8 @@ static void usage(FILE *f)
 		"             ring-et, getevents-et, epoll-et, uring-multi (edge)\n"
 		"  -n N       ready fds (pipes), e.g. 1, 100, 10000\n"
 		"  -r ROUNDS  rounds of N events (default: about %lu events;\n"
-		"             edge modes at most %d rounds)\n",
-		prog, TARGET_EVENTS, EDGE_MAX_ROUNDS);
+		"             edge modes about %lu, in at most %d rounds)\n",
+		prog, TARGET_EVENTS, EDGE_TARGET_EVENTS, EDGE_MAX_ROUNDS);
 }
 
 static bool known_mode(const char *mode)
@@ -532,8 +533,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	edge = strstr(mode, "-et") || !strcmp(mode, "uring-multi");
-	if (!rounds)
-		rounds = TARGET_EVENTS / n ? TARGET_EVENTS / n : 1;
+	if (!rounds) {
+		unsigned long target = edge ? EDGE_TARGET_EVENTS : TARGET_EVENTS;
+
+		rounds = target / n ? target / n : 1;
+	}
 	if (edge && rounds > EDGE_MAX_ROUNDS)
 		rounds = EDGE_MAX_ROUNDS;
 
