@@ -144,6 +144,47 @@ static inline int kevent_key_cmp(u16 type_a, u64 id_a, u16 type_b, u64 id_b)
 	return 0;
 }
 
+/*
+ * Write into @uk the event @kev reports: the given conditions, KEVENT_RET_*
+ * flags and data[0..1], then what the source adds. Every field is written,
+ * and struct ukevent has no padding (asserted below): @uk may be a ring
+ * slot that held an older event, nothing of it shows through. Called with
+ * kq->lock held.
+ */
+static inline void kevent_build_event(struct kevent *kev, struct ukevent *uk,
+				      u32 mask, u32 ret_flags, u64 count,
+				      u64 value)
+{
+	BUILD_BUG_ON(sizeof(*uk) != sizeof(uk->id) + sizeof(uk->udata) +
+		     sizeof(uk->type) + sizeof(uk->op) + sizeof(uk->flags) +
+		     sizeof(uk->event) + sizeof(uk->ret_flags) +
+		     sizeof(uk->data));
+	uk->id = kev->id;
+	uk->udata = kev->udata;
+	uk->type = kev->type;
+	uk->op = 0;
+	uk->flags = kev->flags;
+	uk->event = mask;
+	uk->ret_flags = ret_flags;
+	uk->data[0] = count;
+	uk->data[1] = value;
+	uk->data[2] = 0;
+	uk->data[3] = 0;
+	if (kev->source->fill)
+		kev->source->fill(kev, uk);
+}
+
+/*
+ * Whether @kev's origin is polled again once everything pending has been
+ * delivered: a level registration reports again while its condition
+ * holds, other sources collect what waits at the origin.
+ */
+static inline bool kevent_rechecks_after_delivery(const struct kevent *kev)
+{
+	return kev->source->recheck &&
+	       !(kev->source->level && (kev->flags & KEVENT_REQ_ET));
+}
+
 /* Take a queued registration off the ready list. Caller holds kq->lock. */
 static inline void kevent_unqueue(struct kevent_queue *kq, struct kevent *kev)
 {
@@ -170,6 +211,8 @@ void kevent_ring_free(struct kevent_queue *kq);
 int kevent_ring_mmap(struct kevent_queue *kq, struct vm_area_struct *vma);
 void kevent_ring_flush(struct kevent_queue *kq);
 bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev, u32 head);
+bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
+			     u32 mask, u64 count, u64 value, u32 ret_flags);
 int kevent_ring_copy_to_user(struct kevent_queue *kq,
 			     struct ukevent __user *events, u32 max);
 

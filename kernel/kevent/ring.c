@@ -131,31 +131,85 @@ out:
 }
 
 /*
+ * Whether an event may be written straight into the ring: nothing waits in
+ * the kernel (that goes first) and a slot is free. @head was loaded with
+ * acquire, (B) above. Called with kq->lock held.
+ */
+static bool kevent_ring_has_room(struct kevent_queue *kq, u32 head)
+{
+	return list_empty(&kq->ready) && list_empty(&kq->deferred) &&
+	       kevent_ring_space(head, kq->ring_tail, kq->ring_entries);
+}
+
+/*
+ * Publish the one slot just built at the old tail. The ready list is
+ * empty, so clear a KEVENT_RING_OVERFLOW left by a removal that emptied
+ * it. Called with kq->lock held.
+ */
+static void kevent_ring_publish_one(struct kevent_queue *kq)
+{
+	kq->ring_tail++;
+	/* Publish the slot: (A) above. */
+	smp_store_release(&kq->ring->tail, kq->ring_tail);
+	WRITE_ONCE(kq->ring->flags, 0);
+}
+
+/*
  * Post @kev, which has just become ready and is not queued, straight into
- * the ring: the path of almost every event. @head was loaded with acquire,
- * (B) above. Returns false, leaving @kev untouched, when it must go
- * through the ready list instead: events wait there already (they go
- * first) or the ring is full. Called with kq->lock held.
+ * the ring. @head was loaded with acquire, (B) above. Returns false,
+ * leaving @kev untouched, when it must go through the ready list instead:
+ * events wait there already (they go first) or the ring is full. Called
+ * with kq->lock held.
  */
 bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev, u32 head)
 {
-	struct kevent_ring *ring = kq->ring;
+	if (!kevent_ring_has_room(kq, head))
+		return false;
+	/* @kev is delivered whole: its count cannot grow under kq->lock. */
+	kevent_ring_write(kq, kev, kq->ring_tail);
+	kevent_ring_publish_one(kq);
+	return true;
+}
+
+/*
+ * Whether delivering an event of @kev changes nothing but the ring: no
+ * oneshot removal, no disabling, no one-entry rule of level registrations
+ * (kevent_post_locked()) and no re-poll after delivery. This holds for
+ * the edge registrations of sockets and files.
+ */
+static bool kevent_delivery_is_plain(const struct kevent *kev)
+{
+	return !(kev->flags & (KEVENT_REQ_ONESHOT | KEVENT_REQ_DISPATCH)) &&
+	       !kevent_is_level(kev) && !kevent_rechecks_after_delivery(kev);
+}
+
+/*
+ * kevent_ready() for @kev on a queue with a ring, when @kev has nothing
+ * pending and is armed, its delivery is plain and the ring has room: the
+ * event is built from the report itself and published, and @kev is left
+ * as it was, with nothing pending. That is where kevent_ready(),
+ * kevent_post_locked(), kevent_ring_post() and kevent_delivered() would
+ * leave it too, minus the detour through the pending state. Returns
+ * false, leaving @kev untouched, otherwise. Called with kq->lock held.
+ */
+bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
+			     u32 mask, u64 count, u64 value, u32 ret_flags)
+{
 	u32 tail = kq->ring_tail;
 
-	if (!list_empty(&kq->ready) || !list_empty(&kq->deferred) ||
-	    !kevent_ring_space(head, tail, kq->ring_entries))
+	if (kev->pending_count ||
+	    (kev->state & (KEVENT_STATE_QUEUED | KEVENT_STATE_DISABLED |
+			   KEVENT_STATE_DEAD)) ||
+	    !kevent_delivery_is_plain(kev))
 		return false;
-
-	kevent_ring_write(kq, kev, tail);
-	kq->ring_tail = ++tail;
-	/* Publish the slot: (A) above. */
-	smp_store_release(&ring->tail, tail);
-	/*
-	 * Nothing waits in the kernel: the ready list is empty, and @kev was
-	 * delivered whole (its count cannot grow under kq->lock). Clear a
-	 * KEVENT_RING_OVERFLOW left by a removal that emptied the list.
-	 */
-	WRITE_ONCE(ring->flags, 0);
+	/* Pairs with the consumer's store-release of head: (B) above. */
+	if (!kevent_ring_has_room(kq, smp_load_acquire(&kq->ring->head)))
+		return false;
+	kevent_build_event(kev, &kq->ring->events[tail & kq->ring_mask], mask,
+			   ret_flags, count, value);
+	kev->ring_pos = tail;
+	kev->state |= KEVENT_STATE_POSTED;
+	kevent_ring_publish_one(kq);
 	return true;
 }
 

@@ -8,7 +8,10 @@
  * registration is put on the ready list once; on a queue with a ring it is
  * moved into the ring at once if there is space. Delivering an event
  * consumes exactly the pending state it reports, so counts are never lost
- * or reported twice, whatever races with the source.
+ * or reported twice, whatever races with the source. On a queue with a
+ * ring, a report for a registration with nothing pending whose delivery
+ * changes nothing else (kevent_ring_post_direct()) skips the pending state
+ * and goes straight into a free slot: the path of almost every event.
  */
 
 #include <linux/file.h>
@@ -97,29 +100,12 @@ void kevent_poll_work(struct irq_work *work)
 
 /*
  * Build the event that @kev reports now and return the number of pending
- * occurrences it stands for. Called with kq->lock held. Every field is
- * written, and struct ukevent has no padding (asserted below): @uk may be
- * a ring slot that held an older event, nothing of it shows through.
+ * occurrences it stands for. Called with kq->lock held.
  */
 u64 kevent_fill(struct kevent *kev, struct ukevent *uk)
 {
-	BUILD_BUG_ON(sizeof(*uk) != sizeof(uk->id) + sizeof(uk->udata) +
-		     sizeof(uk->type) + sizeof(uk->op) + sizeof(uk->flags) +
-		     sizeof(uk->event) + sizeof(uk->ret_flags) +
-		     sizeof(uk->data));
-	uk->id = kev->id;
-	uk->udata = kev->udata;
-	uk->type = kev->type;
-	uk->op = 0;
-	uk->flags = kev->flags;
-	uk->event = kev->pending_mask;
-	uk->ret_flags = kev->pending_ret_flags;
-	uk->data[0] = kev->pending_count;
-	uk->data[1] = kev->pending_value;
-	uk->data[2] = 0;
-	uk->data[3] = 0;
-	if (kev->source->fill)
-		kev->source->fill(kev, uk);
+	kevent_build_event(kev, uk, kev->pending_mask, kev->pending_ret_flags,
+			   kev->pending_count, kev->pending_value);
 	return kev->pending_count;
 }
 
@@ -147,8 +133,7 @@ void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count)
 		list_add_tail(&kev->ready_link, &kq->ready);
 		kev->state |= KEVENT_STATE_QUEUED;
 		kq->nr_ready++;
-	} else if (kev->source->recheck &&
-		   !(kev->source->level && (kev->flags & KEVENT_REQ_ET)) &&
+	} else if (kevent_rechecks_after_delivery(kev) &&
 		   !(kev->state & KEVENT_STATE_RECHECK)) {
 		/*
 		 * Level: report it again at the next harvest if it holds.
@@ -197,7 +182,7 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 			list = &kq->deferred;
 			kev->state |= KEVENT_STATE_DEFERRED;
 		} else if (kevent_ring_post(kq, kev, head)) {
-			/* The common case: straight into a free ring slot. */
+			/* Straight into a free ring slot. */
 			return kevent_wake(kq,
 					   kev->flags & KEVENT_REQ_WAKEUP_ALL);
 		}
@@ -243,7 +228,11 @@ bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 	bool wake = false, held = true;
 
 	spin_lock_irqsave(&kq->lock, flags);
-	if (!(kev->state & KEVENT_STATE_DEAD)) {
+	if (kq->ring && kevent_ring_post_direct(kq, kev, mask, count, value,
+						ret_flags)) {
+		wake = kevent_wake(kq, kev->flags & KEVENT_REQ_WAKEUP_ALL);
+		held = false;
+	} else if (!(kev->state & KEVENT_STATE_DEAD)) {
 		kev->pending_mask |= mask;
 		kev->pending_count += count;
 		kev->pending_value = value;
