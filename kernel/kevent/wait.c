@@ -509,8 +509,8 @@ static ktime_t kevent_clock_now(clockid_t clockid)
 }
 
 /*
- * Read the timeout; a relative one is made absolute on to->clockid. The
- * caller has checked that there is one.
+ * Read the timeout; a relative one is made absolute on to->clockid. Only
+ * through kevent_get_timeout().
  */
 static int kevent_read_timeout(const struct __kernel_timespec __user *uts,
 			       struct kevent_timeout *to, bool abstime)
@@ -526,6 +526,19 @@ static int kevent_read_timeout(const struct __kernel_timespec __user *uts,
 		to->expires = ktime_add_safe(kevent_clock_now(to->clockid),
 					     to->expires);
 	return 0;
+}
+
+/*
+ * The optional timeout: none means wait forever. Inline, so that a call
+ * without one does not enter kevent_read_timeout(), whose timespec is
+ * zeroed on entry in kernels that initialise the stack.
+ */
+static __always_inline int
+kevent_get_timeout(const struct __kernel_timespec __user *uts,
+		   struct kevent_timeout *to, bool abstime)
+{
+	to->infinite = !uts;
+	return uts ? kevent_read_timeout(uts, to, abstime) : 0;
 }
 
 /* kevent_wait_prepare() with a struct kevent_wait_args to read. */
@@ -545,9 +558,7 @@ static int kevent_wait_args_prepare(const struct __kernel_timespec __user *uts,
 		return -EINVAL;
 
 	to->clockid = args.clockid;
-	to->infinite = !uts;
-	err = uts ? kevent_read_timeout(uts, to,
-					args.flags & KEVENT_WAIT_ABSTIME) : 0;
+	err = kevent_get_timeout(uts, to, args.flags & KEVENT_WAIT_ABSTIME);
 	if (err || !args.sigmask)
 		return err;
 	return set_user_sigmask(u64_to_user_ptr(args.sigmask),
@@ -566,8 +577,7 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 	if (uargs)
 		return kevent_wait_args_prepare(uts, uargs, to);
 	to->clockid = CLOCK_MONOTONIC;
-	to->infinite = !uts;
-	return uts ? kevent_read_timeout(uts, to, false) : 0;
+	return kevent_get_timeout(uts, to, false);
 }
 
 /*
