@@ -185,6 +185,20 @@ static inline bool kevent_rechecks_after_delivery(const struct kevent *kev)
 	       !(kev->source->level && (kev->flags & KEVENT_REQ_ET));
 }
 
+/*
+ * Put @kev on the list of registrations to re-poll, unless it is on it
+ * (or on kevent_recheck_all()'s private list, which keeps the bit set).
+ * Caller holds kq->lock.
+ */
+static inline void kevent_recheck_link(struct kevent_queue *kq,
+				       struct kevent *kev)
+{
+	if (!(kev->state & KEVENT_STATE_RECHECK)) {
+		list_add_tail(&kev->recheck_link, &kq->recheck);
+		kev->state |= KEVENT_STATE_RECHECK;
+	}
+}
+
 /* Take a queued registration off the ready list. Caller holds kq->lock. */
 static inline void kevent_unqueue(struct kevent_queue *kq, struct kevent *kev)
 {

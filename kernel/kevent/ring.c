@@ -172,30 +172,32 @@ bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev, u32 head)
 }
 
 /*
- * Whether delivering an event of @kev changes nothing but the ring: no
- * oneshot removal, no disabling, no one-entry rule of level registrations
- * (kevent_post_locked()) and no re-poll after delivery. This holds for
- * the edge registrations of sockets and files.
+ * Whether an event of @kev can be delivered by writing it into the ring
+ * and nothing more than kevent_delivered() does for a registration that
+ * has nothing pending: no oneshot removal and no disabling.
  */
 static bool kevent_delivery_is_plain(const struct kevent *kev)
 {
-	return !(kev->flags & (KEVENT_REQ_ONESHOT | KEVENT_REQ_DISPATCH)) &&
-	       !kevent_is_level(kev) && !kevent_rechecks_after_delivery(kev);
+	return !(kev->flags & (KEVENT_REQ_ONESHOT | KEVENT_REQ_DISPATCH));
 }
 
 /*
  * kevent_ready() for @kev on a queue with a ring, when @kev has nothing
- * pending and is armed, its delivery is plain and the ring has room: the
- * event is built from the report itself and published, and @kev is left
- * as it was, with nothing pending. That is where kevent_ready(),
- * kevent_post_locked(), kevent_ring_post() and kevent_delivered() would
- * leave it too, minus the detour through the pending state. Returns
- * false, leaving @kev untouched, otherwise. Called with kq->lock held.
+ * pending and is armed, its delivery is plain and the ring has room (and,
+ * for a level registration, its last entry has been read: it has at most
+ * one unread entry, see kevent_post_locked()). The event is built from
+ * the report itself and published, and @kev is left as it was, with
+ * nothing pending, and due for a re-poll if it is re-polled after each
+ * delivery. That is where kevent_ready(), kevent_post_locked(),
+ * kevent_ring_post() and kevent_delivered() would leave it too, minus the
+ * detour through the pending state. Returns false, leaving @kev
+ * untouched, otherwise. Called with kq->lock held.
  */
 bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
 			     u32 mask, u64 count, u64 value, u32 ret_flags)
 {
 	u32 tail = kq->ring_tail;
+	u32 head;
 
 	if (kev->pending_count ||
 	    (kev->state & (KEVENT_STATE_QUEUED | KEVENT_STATE_DISABLED |
@@ -203,13 +205,18 @@ bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
 	    !kevent_delivery_is_plain(kev))
 		return false;
 	/* Pairs with the consumer's store-release of head: (B) above. */
-	if (!kevent_ring_has_room(kq, smp_load_acquire(&kq->ring->head)))
+	head = smp_load_acquire(&kq->ring->head);
+	if (!kevent_ring_has_room(kq, head) ||
+	    (kevent_is_level(kev) && kevent_ring_entry_unread(kq, kev, head)))
 		return false;
 	kevent_build_event(kev, &kq->ring->events[tail & kq->ring_mask], mask,
 			   ret_flags, count, value);
 	kev->ring_pos = tail;
 	kev->state |= KEVENT_STATE_POSTED;
 	kevent_ring_publish_one(kq);
+	/* As kevent_delivered() with nothing left pending. */
+	if (kevent_rechecks_after_delivery(kev))
+		kevent_recheck_link(kq, kev);
 	return true;
 }
 

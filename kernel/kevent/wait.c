@@ -9,9 +9,10 @@
  * moved into the ring at once if there is space. Delivering an event
  * consumes exactly the pending state it reports, so counts are never lost
  * or reported twice, whatever races with the source. On a queue with a
- * ring, a report for a registration with nothing pending whose delivery
- * changes nothing else (kevent_ring_post_direct()) skips the pending state
- * and goes straight into a free slot: the path of almost every event.
+ * ring, a report for a registration with nothing pending that is neither
+ * oneshot nor dispatch (kevent_ring_post_direct()) skips the pending state
+ * and goes straight into a free slot: the path of almost every event, edge
+ * or level.
  */
 
 #include <linux/file.h>
@@ -133,14 +134,12 @@ void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count)
 		list_add_tail(&kev->ready_link, &kq->ready);
 		kev->state |= KEVENT_STATE_QUEUED;
 		kq->nr_ready++;
-	} else if (kevent_rechecks_after_delivery(kev) &&
-		   !(kev->state & KEVENT_STATE_RECHECK)) {
+	} else if (kevent_rechecks_after_delivery(kev)) {
 		/*
 		 * Level: report it again at the next harvest if it holds.
 		 * Others: collect what waits at the origin.
 		 */
-		list_add_tail(&kev->recheck_link, &kq->recheck);
-		kev->state |= KEVENT_STATE_RECHECK;
+		kevent_recheck_link(kq, kev);
 	}
 }
 
@@ -265,10 +264,7 @@ void kevent_request_recheck(struct kevent *kev)
 
 	spin_lock_irqsave(&kq->lock, flags);
 	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_DISABLED))) {
-		if (!(kev->state & KEVENT_STATE_RECHECK)) {
-			list_add_tail(&kev->recheck_link, &kq->recheck);
-			kev->state |= KEVENT_STATE_RECHECK;
-		}
+		kevent_recheck_link(kq, kev);
 		kev->state |= KEVENT_STATE_WOKEN;
 		WRITE_ONCE(kq->recheck_wanted, true);
 		wake = kevent_wake(kq, true);
@@ -302,10 +298,11 @@ void kevent_recheck_later(struct kevent *kev)
 /*
  * A registration on the recheck list is due unless it is a level event
  * whose last ring entry user space has not consumed yet: a level event
- * has at most one unread entry in the ring. Called with kq->lock held.
+ * has at most one unread entry in the ring. Called with kq->lock held, for
+ * every registration on the list: inline even in kernels optimised for size.
  */
-static bool kevent_recheck_due(struct kevent_queue *kq, struct kevent *kev,
-			       u32 head)
+static __always_inline bool kevent_recheck_due(struct kevent_queue *kq,
+					       struct kevent *kev, u32 head)
 {
 	if (!kq->ring || (kev->state & KEVENT_STATE_WOKEN))
 		return true;
@@ -313,12 +310,21 @@ static bool kevent_recheck_due(struct kevent_queue *kq, struct kevent *kev,
 }
 
 /*
+ * Registrations kevent_recheck_all() takes off its private list per hold
+ * of kq->lock, to poll them after it is dropped.
+ */
+#define KEVENT_RECHECK_BATCH	16
+
+/*
  * Evaluate the registrations on the recheck list that are due. Caller
  * holds kq->mutex, which keeps them registered and their files open.
  */
 void kevent_recheck_all(struct kevent_queue *kq)
 {
+	/* Only batch[0..n) is read, each written first: no stack clearing. */
+	struct kevent *batch[KEVENT_RECHECK_BATCH] __uninitialized;
 	struct kevent *kev, *next;
+	unsigned int i, n;
 	LIST_HEAD(due);
 	u32 head = 0;
 
@@ -339,15 +345,28 @@ void kevent_recheck_all(struct kevent_queue *kq)
 	list_for_each_entry_safe(kev, next, &kq->recheck, recheck_link)
 		if (kevent_recheck_due(kq, kev, head))
 			list_move_tail(&kev->recheck_link, &due);
-	spin_unlock_irq(&kq->lock);
 
-	list_for_each_entry_safe(kev, next, &due, recheck_link) {
-		spin_lock_irq(&kq->lock);
-		list_del_init(&kev->recheck_link);
-		kev->state &= ~(KEVENT_STATE_RECHECK | KEVENT_STATE_WOKEN);
+	/*
+	 * A batch at a time leaves the private list and loses its bits under
+	 * the lock, then is polled without it. A wake-up between the two
+	 * links it to kq->recheck again, to be polled once more later.
+	 */
+	while (!list_empty(&due)) {
+		n = 0;
+		list_for_each_entry_safe(kev, next, &due, recheck_link) {
+			list_del_init(&kev->recheck_link);
+			kev->state &= ~(KEVENT_STATE_RECHECK |
+					KEVENT_STATE_WOKEN);
+			batch[n++] = kev;
+			if (n == KEVENT_RECHECK_BATCH)
+				break;
+		}
 		spin_unlock_irq(&kq->lock);
-		kev->source->recheck(kev);
+		for (i = 0; i < n; i++)
+			batch[i]->source->recheck(batch[i]);
+		spin_lock_irq(&kq->lock);
 	}
+	spin_unlock_irq(&kq->lock);
 }
 
 /**
@@ -581,22 +600,19 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 }
 
 /*
- * Sleep until at least @min_nr events are available, the timeout passes
- * (at once if @nonblock) or a signal arrives (-EINTR); return the number
- * of events available. One hrtimer sleeper per wait.
+ * kevent_wait_events() when fewer than @min_nr events are available: sleep
+ * until there are, the timeout passes or a signal arrives (-EINTR). One
+ * hrtimer sleeper per wait. Out of line, so that a call that does not
+ * sleep does not set up (and, with CONFIG_INIT_STACK_ALL_ZERO, clear) the
+ * wait entry.
  */
-static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
-			      struct kevent_timeout *to, bool nonblock)
+static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
+				      struct kevent_timeout *to)
 {
 	struct kevent_waiter w;
 	bool timed_out = false;
 	int ret = 0;
 	u32 avail;
-
-	kevent_recheck(kq);
-	avail = kevent_avail(kq);
-	if (avail >= min_nr || nonblock)
-		return avail;
 
 	w.kq = kq;
 	w.min_nr = min_nr;
@@ -641,6 +657,23 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 	}
 	finish_wait(&kq->wait, &w.wq);
 	return ret;
+}
+
+/*
+ * Wait until at least @min_nr events are available, the timeout passes
+ * (at once if @nonblock) or a signal arrives (-EINTR); return the number
+ * of events available.
+ */
+static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
+			      struct kevent_timeout *to, bool nonblock)
+{
+	u32 avail;
+
+	kevent_recheck(kq);
+	avail = kevent_avail(kq);
+	if (avail >= min_nr || nonblock)
+		return avail;
+	return kevent_wait_sleep(kq, min_nr, to);
 }
 
 /* Queue without a ring: copy out up to @max ready events. */

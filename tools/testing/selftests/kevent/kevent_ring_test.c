@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The mmap'd ready ring: mmap errors, wrapping, overflow without loss or
- * duplication, the head bounds check, kevent_wait() and the interplay
- * with kevent_get_events().
+ * duplication, the head bounds check, kevent_wait(), level re-reports and
+ * the interplay with kevent_get_events().
  */
 #include "kevent_test.h"
 #include "../kselftest_harness.h"
+#include <poll.h>
 
 #define MS	NSEC_PER_MSEC
 
@@ -319,6 +320,63 @@ TEST(ring_wraps_every_event_seen_once)
 	EXPECT_EQ(0U, map.ring->flags);
 	EXPECT_EQ(0U, map.ring->overflow);
 	EXPECT_EQ(0, kt_wait(fd, 1, 0));
+	kevent_ring_munmap(&map);
+	close(fd);
+}
+
+/*
+ * Level registrations on a ring, more of them than the kernel re-polls
+ * per batch: each round reports every readable pipe exactly once (one
+ * unread entry each, however often the queue is waited on) and, once
+ * consumed, again; a pipe drained in between is no longer reported.
+ */
+TEST(ring_level_many_reported_once_per_round)
+{
+	enum { PIPES = 40, ROUNDS = 3, ENTRIES = 64 };
+	struct kevent_ring_map map;
+	struct ukevent ch;
+	int p[PIPES][2], seen[PIPES];
+	unsigned int i, r, n, expect = PIPES;
+	char c;
+	int fd = kt_queue(ENTRIES, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, ENTRIES, &map));
+	for (i = 0; i < PIPES; i++) {
+		ASSERT_EQ(0, pipe2(p[i], O_NONBLOCK | O_CLOEXEC));
+		ASSERT_EQ(1, write(p[i][1], "x", 1));
+		kevent_prep_fd(&ch, KEVENT_POLL, p[i][0], POLLIN, 0, i);
+		ASSERT_EQ(0, kt_ctl1(fd, &ch));
+	}
+	for (r = 0; r < ROUNDS; r++) {
+		ASSERT_EQ((int)expect, kt_wait(fd, expect, 1000));
+		/* Unread entries are not posted again. */
+		EXPECT_EQ((int)expect, kt_wait(fd, 1, 0));
+		n = kevent_ring_count(map.ring);
+		ASSERT_EQ(expect, n);
+		memset(seen, 0, sizeof(seen));
+		for (i = 0; i < n; i++) {
+			struct ukevent *ev = kevent_ring_get(map.ring, i);
+
+			ASSERT_GT((__u64)PIPES, ev->udata);
+			EXPECT_EQ(POLLIN, ev->event & POLLIN);
+			seen[ev->udata]++;
+		}
+		kevent_ring_advance(map.ring, n);
+		for (i = 0; i < PIPES; i++)
+			EXPECT_EQ(i % 2 && r ? 0 : 1, seen[i]);
+		/* Drain the odd pipes: from the next round on, quiet. */
+		if (!r) {
+			for (i = 1; i < PIPES; i += 2)
+				ASSERT_EQ(1, read(p[i][0], &c, 1));
+			expect = PIPES / 2;
+		}
+	}
+	EXPECT_EQ(0U, map.ring->overflow);
+	for (i = 0; i < PIPES; i++) {
+		close(p[i][0]);
+		close(p[i][1]);
+	}
 	kevent_ring_munmap(&map);
 	close(fd);
 }
