@@ -30,7 +30,8 @@
  *                 reaped from the CQ ring; io_uring_enter() only when
  *                 fewer than the expected CQEs are ready.
  * In the ring and uring modes events that are already in the ring are
- * harvested without a syscall.
+ * harvested without a syscall. Every mode reads and checks the cookie of
+ * every event (udata, data.u64, user_data).
  *
  * Output, one line per run:
  *   micro mode=M n=N events=E seconds=S events_per_sec=R
@@ -91,6 +92,17 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Every mode reads the cookie of every event it harvests and checks it,
+ * as a program dispatching on it would: the same user-space work per
+ * event whatever the mechanism.
+ */
+static inline void check_cookie(__u64 cookie)
+{
+	if (cookie >= n)
+		die("bad event cookie %llu", (unsigned long long)cookie);
 }
 
 static void raise_nofile(unsigned long need)
@@ -229,12 +241,8 @@ static unsigned long run_ring(bool edge)
 			}
 			nr = kevent_ring_count(map.ring);
 			for (i = 0; i < nr; i++) {
-				__u64 udata = kevent_ring_get(map.ring,
-							      i)->udata;
-
-				if (udata >= n)
-					die("bad udata %llu",
-					    (unsigned long long)udata);
+				check_cookie(kevent_ring_get(map.ring,
+							     i)->udata);
 			}
 			kevent_ring_advance(map.ring, nr);
 			got += nr;
@@ -251,6 +259,7 @@ static unsigned long run_getevents(bool edge)
 	struct ukevent *evs = calloc(n, sizeof(*evs));
 	struct __kernel_timespec ts;
 	unsigned long r, events = 0;
+	unsigned int i;
 	int fd = kevent_setup(0, edge ? KEVENT_REQ_ET : 0);
 
 	if (!evs)
@@ -288,6 +297,8 @@ static unsigned long run_getevents(bool edge)
 			if (ret == 0)
 				die("kevent_get_events: timeout after %u of %u events in round %lu",
 				    got, n, r);
+			for (i = 0; i < (unsigned int)ret; i++)
+				check_cookie(evs[i].udata);
 			got += (unsigned int)ret;
 		}
 		events += got;
@@ -350,6 +361,8 @@ static unsigned long run_epoll(bool edge)
 			if (ret == 0)
 				die("epoll_wait: timeout after %u of %u events in round %lu",
 				    got, n, r);
+			for (i = 0; i < (unsigned int)ret; i++)
+				check_cookie(evs[i].data.u64);
 			got += (unsigned int)ret;
 		}
 		events += got;
@@ -424,6 +437,7 @@ static void uring_reap(struct io_uring *ring, unsigned int want, bool multi,
 			if (multi && !(cqe->flags & IORING_CQE_F_MORE))
 				die("multishot poll terminated (round %lu)",
 				    r);
+			check_cookie(io_uring_cqe_get_data64(cqe));
 			if (++nr == want - got)
 				break;
 		}
