@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * KUnit tests for the kevent ring index arithmetic and the order of the
- * per-queue registration index.
+ * KUnit tests for the kevent ring index arithmetic, the order of the
+ * per-queue registration index and what a delivery leaves pending.
  */
 
 #include <kunit/test.h>
@@ -89,6 +89,66 @@ static void kevent_ring_entry_window(struct kunit *test)
 			   kevent_ring_entry_unread(kq, &kev, kq->ring_tail - 2));
 }
 
+static void kevent_test_recheck(struct kevent *kev)
+{
+}
+
+static const struct kevent_source kevent_test_level_source = {
+	.type		= KEVENT_POLL,
+	.recheck	= kevent_test_recheck,
+	.level		= true,
+};
+
+static const struct kevent_source kevent_test_count_source = {
+	.type		= KEVENT_USER,
+};
+
+/*
+ * A report that comes in while a registration's event is being copied out
+ * (kevent_fill() to kevent_consume()): a counting registration keeps it
+ * pending and is queued again; a level one is not, so that one harvest
+ * does not return it twice, and its state is re-polled instead.
+ */
+static void kevent_delivered_level_once(struct kunit *test)
+{
+	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
+	struct kevent *kev = kunit_kcalloc(test, 2, sizeof(*kev), GFP_KERNEL);
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, kq);
+	KUNIT_ASSERT_NOT_NULL(test, kev);
+	spin_lock_init(&kq->lock);
+	INIT_LIST_HEAD(&kq->ready);
+	INIT_LIST_HEAD(&kq->deferred);
+	INIT_LIST_HEAD(&kq->reap);
+	INIT_LIST_HEAD(&kq->recheck);
+	kev[0].source = &kevent_test_level_source;
+	kev[1].source = &kevent_test_count_source;
+	for (i = 0; i < 2; i++) {
+		INIT_LIST_HEAD(&kev[i].ready_link);
+		INIT_LIST_HEAD(&kev[i].recheck_link);
+		kev[i].queue = kq;
+		kev[i].pending_mask = 1;
+		/* one occurrence filled and copied, one more since */
+		kev[i].pending_count = 2;
+		spin_lock_irq(&kq->lock);
+		kevent_delivered(kq, &kev[i], 1);
+		spin_unlock_irq(&kq->lock);
+	}
+
+	KUNIT_EXPECT_EQ(test, kev[0].pending_count, 0ULL);
+	KUNIT_EXPECT_EQ(test, kev[0].pending_mask, 0U);
+	KUNIT_EXPECT_EQ(test, kev[0].state, (u32)KEVENT_STATE_RECHECK);
+	KUNIT_EXPECT_PTR_EQ(test, kq->recheck.next, &kev[0].recheck_link);
+	KUNIT_EXPECT_TRUE(test, list_empty(&kev[0].ready_link));
+
+	KUNIT_EXPECT_EQ(test, kev[1].pending_count, 1ULL);
+	KUNIT_EXPECT_EQ(test, kev[1].pending_mask, 1U);
+	KUNIT_EXPECT_EQ(test, kev[1].state, (u32)KEVENT_STATE_QUEUED);
+	KUNIT_EXPECT_PTR_EQ(test, kq->ready.next, &kev[1].ready_link);
+	KUNIT_EXPECT_EQ(test, kq->nr_ready, 1U);
+}
+
 #define KEVENT_TEST_NODES	64
 
 static void kevent_index_sorted_unique(struct kunit *test)
@@ -155,6 +215,7 @@ static struct kunit_case kevent_test_cases[] = {
 	KUNIT_CASE(kevent_ring_layout),
 	KUNIT_CASE(kevent_key_order),
 	KUNIT_CASE(kevent_index_sorted_unique),
+	KUNIT_CASE(kevent_delivered_level_once),
 	{}
 };
 

@@ -113,13 +113,17 @@ u64 kevent_fill(struct kevent *kev, struct ukevent *uk)
 /*
  * @uk, built by kevent_fill() from @count pending occurrences, has been
  * delivered: subtract them and apply @kev's mode. What the source added
- * since kevent_fill() stays pending. Called with kq->lock held; @kev is
- * not queued.
+ * since kevent_fill() stays pending, except for a level registration: it
+ * reports a state, which the re-poll after delivery reads afresh, so a
+ * report that came in while its event was being copied out is dropped
+ * rather than delivered as a second event of the same harvest. Called
+ * with kq->lock held; @kev is not queued.
  */
 void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count)
 {
 	kev->pending_count -= count;
-	if (!kev->pending_count) {
+	if (!kev->pending_count || kevent_is_level(kev)) {
+		kev->pending_count = 0;
 		kev->pending_mask = 0;
 		kev->pending_ret_flags = 0;
 	}
