@@ -126,6 +126,18 @@ static inline bool kevent_is_level(const struct kevent *kev)
 			       KEVENT_REQ_DISPATCH));
 }
 
+/*
+ * A level registration has at most one unread entry in the ring: while its
+ * last one is unread, that entry already says it is ready, so it posts no
+ * other. Whether @kev must wait for that. @head was loaded with acquire;
+ * caller holds kq->lock.
+ */
+static inline bool kevent_level_entry_unread(struct kevent_queue *kq,
+					     struct kevent *kev, u32 head)
+{
+	return kevent_is_level(kev) && kevent_ring_entry_unread(kq, kev, head);
+}
+
 /* Round a requested ring size up to a power of two; 0 if invalid. */
 static inline u32 kevent_ring_entries(u32 requested)
 {

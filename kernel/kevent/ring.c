@@ -184,11 +184,10 @@ static bool kevent_delivery_is_plain(const struct kevent *kev)
 /*
  * kevent_ready() for @kev on a queue with a ring, when @kev has nothing
  * pending and is armed, its delivery is plain and the ring has room (and,
- * for a level registration, its last entry has been read: it has at most
- * one unread entry, see kevent_post_locked()). The event is built from
- * the report itself and published, and @kev is left as it was, with
- * nothing pending, and due for a re-poll if it is re-polled after each
- * delivery. That is where kevent_ready(), kevent_post_locked(),
+ * for a level registration, its last entry has been read). The event is
+ * built from the report itself and published, and @kev is left as it
+ * was, with nothing pending, and due for a re-poll if it is re-polled
+ * after each delivery. That is where kevent_ready(), kevent_post_locked(),
  * kevent_ring_post() and kevent_delivered() would leave it too, minus the
  * detour through the pending state. Returns false, leaving @kev
  * untouched, otherwise. Called with kq->lock held.
@@ -207,7 +206,7 @@ bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
 	/* Pairs with the consumer's store-release of head: (B) above. */
 	head = smp_load_acquire(&kq->ring->head);
 	if (!kevent_ring_has_room(kq, head) ||
-	    (kevent_is_level(kev) && kevent_ring_entry_unread(kq, kev, head)))
+	    kevent_level_entry_unread(kq, kev, head))
 		return false;
 	kevent_build_event(kev, &kq->ring->events[tail & kq->ring_mask], mask,
 			   ret_flags, count, value);

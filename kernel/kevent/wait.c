@@ -173,15 +173,13 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 		u32 head = smp_load_acquire(&kq->ring->head);
 
 		/*
-		 * A level registration has at most one unread entry in the
-		 * ring: while its last one is unread, that entry already says
-		 * it is ready, and it waits on the deferred list until the
-		 * entry has been read (kevent_ring_flush()). Its counts
-		 * (accept backlog, bytes) are then read afresh instead of
-		 * being posted again, stale, behind it.
+		 * A level registration whose last entry is unread waits on
+		 * the deferred list until the entry has been read
+		 * (kevent_ring_flush()). Its counts (accept backlog, bytes)
+		 * are then read afresh instead of being posted again, stale,
+		 * behind it.
 		 */
-		if (kevent_is_level(kev) &&
-		    kevent_ring_entry_unread(kq, kev, head)) {
+		if (kevent_level_entry_unread(kq, kev, head)) {
 			list = &kq->deferred;
 			kev->state |= KEVENT_STATE_DEFERRED;
 		} else if (kevent_ring_post(kq, kev, head)) {
