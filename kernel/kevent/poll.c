@@ -36,18 +36,23 @@ struct kevent_poll_entry {
 };
 
 /*
- * The registrations on one file. @lock protects @list and @dead. A node
- * is removed from the table, under @lock, when its list becomes empty,
- * and freed after an RCU grace period; lookups run under RCU and retry
- * when they find a dead node.
+ * The registrations on one file.
+ *
+ * Lifetime: nodes come from a SLAB_TYPESAFE_BY_RCU cache. A node is marked
+ * dead and taken out of the table, under @lock, when its list becomes
+ * empty, and is freed at once; the memory stays a struct kevent_file for
+ * RCU readers, but may already serve another file. So lookups run under
+ * RCU, take @lock (set up once, by the cache's constructor) and trust the
+ * node only if it still names their file and is not dead: see
+ * kevent_file_live(). A free node is always dead; a new one stays dead
+ * until it is in the table.
  */
 struct kevent_file {
 	struct rhash_head	node;
+	spinlock_t		lock;		/* protects file, list, dead */
 	struct file		*file;
-	spinlock_t		lock;		/* protects list and dead */
 	struct hlist_head	list;
 	bool			dead;
-	struct rcu_head		rcu;
 };
 
 /*
@@ -82,50 +87,87 @@ static const struct rhashtable_params kevent_files_params = {
 };
 
 static struct rhashtable kevent_files;
+static struct kmem_cache *kevent_file_cache;
 DEFINE_STATIC_KEY_FALSE(kevent_files_watched);
 
 /* Serialises the nesting counters of all queues. */
 static DEFINE_MUTEX(kevent_nest_mutex);
 
-static int kevent_file_link(struct kevent_poll *kp)
+static void kevent_file_init_once(void *obj)
+{
+	struct kevent_file *kf = obj;
+
+	spin_lock_init(&kf->lock);
+	kf->dead = true;
+}
+
+/*
+ * Whether @kf, which a lookup under RCU found for @file, still serves it:
+ * it may have been emptied, or even freed and reused, since. Caller holds
+ * kf->lock.
+ */
+static bool kevent_file_live(const struct kevent_file *kf,
+			     const struct file *file)
+{
+	return kf->file == file && !kf->dead;
+}
+
+/*
+ * The first registration on kp->file: a new node, in the table with kp on
+ * it. -EEXIST if another node for the file got into the table first.
+ */
+static int kevent_file_insert(struct kevent_poll *kp)
 {
 	struct kevent_file *kf, *old;
 
-	for (;;) {
+	kf = kmem_cache_alloc(kevent_file_cache, GFP_KERNEL_ACCOUNT);
+	if (!kf)
+		return -ENOMEM;
+	/*
+	 * A reader that looked the node up in its former life may lock it
+	 * now: it sees it dead until it is in the table for kp->file.
+	 */
+	spin_lock(&kf->lock);
+	kf->file = kp->file;
+	INIT_HLIST_HEAD(&kf->list);
+	old = rhashtable_lookup_get_insert_fast(&kevent_files, &kf->node,
+						kevent_files_params);
+	if (!old) {
+		hlist_add_head(&kp->file_link, &kf->list);
+		kf->dead = false;
+		kp->kfile = kf;
+	}
+	spin_unlock(&kf->lock);
+	if (!old)
+		return 0;
+	kmem_cache_free(kevent_file_cache, kf);
+	return IS_ERR(old) ? PTR_ERR(old) : -EEXIST;
+}
+
+static int kevent_file_link(struct kevent_poll *kp)
+{
+	struct kevent_file *kf;
+	int err;
+
+	do {
 		rcu_read_lock();
 		kf = rhashtable_lookup(&kevent_files, &kp->file,
 				       kevent_files_params);
 		if (kf) {
 			spin_lock(&kf->lock);
-			if (!kf->dead) {
+			if (kevent_file_live(kf, kp->file)) {
 				hlist_add_head(&kp->file_link, &kf->list);
 				kp->kfile = kf;
 			}
 			spin_unlock(&kf->lock);
-			rcu_read_unlock();
-			if (kp->kfile)
-				return 0;
-			continue;
 		}
 		rcu_read_unlock();
-
-		kf = kzalloc(sizeof(*kf), GFP_KERNEL_ACCOUNT);
-		if (!kf)
-			return -ENOMEM;
-		kf->file = kp->file;
-		spin_lock_init(&kf->lock);
-		hlist_add_head(&kp->file_link, &kf->list);
-		old = rhashtable_lookup_get_insert_fast(&kevent_files, &kf->node,
-							kevent_files_params);
-		if (!old) {
-			kp->kfile = kf;
+		if (kp->kfile)
 			return 0;
-		}
-		kfree(kf);
-		if (IS_ERR(old))
-			return PTR_ERR(old);
+		err = kevent_file_insert(kp);
 		/* Someone else linked the first registration: use theirs. */
-	}
+	} while (err == -EEXIST);
+	return err;
 }
 
 static void kevent_file_unlink(struct kevent_poll *kp)
@@ -142,9 +184,35 @@ static void kevent_file_unlink(struct kevent_poll *kp)
 				       kevent_files_params);
 	}
 	spin_unlock(&kf->lock);
+	/* Type-safe: RCU readers that still hold it find it dead. */
 	if (empty)
-		kfree_rcu(kf, rcu);
+		kmem_cache_free(kevent_file_cache, kf);
 	kp->kfile = NULL;
+}
+
+/* Is @kp still registered on @file? Caller holds kp's queue mutex. */
+static bool kevent_file_has(struct file *file, struct kevent_poll *kp)
+{
+	struct kevent_file *kf;
+	struct kevent_poll *cur;
+	bool found = false;
+
+	rcu_read_lock();
+	kf = rhashtable_lookup(&kevent_files, &file, kevent_files_params);
+	if (kf) {
+		spin_lock(&kf->lock);
+		if (kevent_file_live(kf, file)) {
+			hlist_for_each_entry(cur, &kf->list, file_link) {
+				if (cur == kp) {
+					found = true;
+					break;
+				}
+			}
+		}
+		spin_unlock(&kf->lock);
+	}
+	rcu_read_unlock();
+	return found;
 }
 
 /**
@@ -152,35 +220,32 @@ static void kevent_file_unlink(struct kevent_poll *kp)
  * @file:	the file, in __fput(), before ->release()
  *
  * Each round takes one registration off the file's list under RCU, pins
- * its queue, and removes it under the queue mutex, after looking it up
- * again by key: it may have been removed meanwhile. No registration can be
- * added to a file whose last reference is gone, so this ends, and once the
- * only registration left is handled there is nothing to look up again.
+ * its queue, and removes it under the queue mutex if it is still on the
+ * list then: it may have been removed meanwhile. No registration can be
+ * added to a file whose last reference is gone, so the address of one on
+ * the list names that registration, and this ends; once the only
+ * registration left is handled there is nothing to look up again.
  */
 void __kevent_file_release(struct file *file)
 {
 	for (;;) {
 		struct kevent_queue *kq = NULL;
-		struct kevent_poll *kp;
+		struct kevent_poll *kp = NULL;
 		struct kevent_file *kf;
-		struct kevent *kev;
 		bool last = false;
-		u16 type = 0;
-		u64 id = 0;
 
 		rcu_read_lock();
 		kf = rhashtable_lookup(&kevent_files, &file,
 				       kevent_files_params);
 		if (kf) {
 			spin_lock(&kf->lock);
-			kp = hlist_entry_safe(kf->list.first, struct kevent_poll,
-					      file_link);
-			if (!kf->dead && kp) {
+			if (kevent_file_live(kf, file)) {
+				/* A live node's list is not empty. */
+				kp = hlist_entry(kf->list.first,
+						 struct kevent_poll, file_link);
 				/* Its queue lives while kp is on the list. */
 				kq = kp->kev.queue;
 				refcount_inc(&kq->ref);
-				type = kp->kev.type;
-				id = kp->kev.id;
 				last = !kp->file_link.next;
 			}
 			spin_unlock(&kf->lock);
@@ -189,10 +254,10 @@ void __kevent_file_release(struct file *file)
 		if (!kq)
 			return;
 
+		/* kp leaves the list only under this mutex. */
 		mutex_lock(&kq->mutex);
-		kev = kevent_lookup(kq, type, id);
-		if (kev && to_kevent_poll(kev)->file == file)
-			kevent_remove(kq, kev);
+		if (kevent_file_has(file, kp))
+			kevent_remove(kq, &kp->kev);
 		mutex_unlock(&kq->mutex);
 		kevent_queue_put(kq);
 		if (last)
@@ -476,8 +541,14 @@ static const struct kevent_source kevent_poll_source = {
 
 static int __init kevent_poll_init(void)
 {
-	int err = rhashtable_init(&kevent_files, &kevent_files_params);
+	int err;
 
+	kevent_file_cache = kmem_cache_create("kevent_file",
+					      sizeof(struct kevent_file), 0,
+					      SLAB_TYPESAFE_BY_RCU |
+					      SLAB_ACCOUNT | SLAB_PANIC,
+					      kevent_file_init_once);
+	err = rhashtable_init(&kevent_files, &kevent_files_params);
 	if (err)
 		return err;
 	kevent_source_register(&kevent_poll_source);
