@@ -678,13 +678,22 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 	return kevent_wait_sleep(kq, min_nr, to);
 }
 
-/* Queue without a ring: copy out up to @max ready events. */
+/*
+ * Queue without a ring: copy out up to @max of the events that are ready
+ * when it starts. Under kq->mutex the ready list only grows, at its tail,
+ * so these are its first entries; a registration queued again while they
+ * are copied (its file woke it once more) is left for the next call, and
+ * none is returned twice by one call.
+ */
 static int kevent_harvest(struct kevent_queue *kq,
 			  struct ukevent __user *events, u32 max)
 {
 	int n = 0;
 
 	mutex_lock(&kq->mutex);
+	spin_lock_irq(&kq->lock);
+	max = min(max, kq->nr_ready);
+	spin_unlock_irq(&kq->lock);
 	while (n < max) {
 		struct kevent *kev;
 		struct ukevent uk;

@@ -10,6 +10,8 @@
 
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -355,6 +357,50 @@ TEST_F(q, poll_pidfd_child_exit)
 	EXPECT_EQ(KEVENT_RET_EOF, ev[0].ret_flags);
 	close(ctl[1]);
 	close(pidfd);
+}
+
+struct eventfd_writer {
+	int		efd;
+	atomic_bool	stop;
+};
+
+static void *eventfd_writer_loop(void *arg)
+{
+	struct eventfd_writer *w = arg;
+	__u64 v = 1;
+
+	while (!atomic_load(&w->stop))
+		if (write(w->efd, &v, sizeof(v)) != sizeof(v))
+			break;
+	return NULL;
+}
+
+/*
+ * A level registration appears at most once per kevent_get_events(), even
+ * while its file keeps waking it: every write() to the eventfd is a keyed
+ * wake-up that queues the registration again, also while a harvest is
+ * copying it out. The race is timing-dependent; many rounds with the
+ * writer on another CPU make it likely to show if the rule broke.
+ */
+TEST_F(q, poll_level_once_per_call_under_wakeups)
+{
+	struct eventfd_writer w = { .efd = eventfd(0, EFD_CLOEXEC) };
+	struct ukevent *ev = self->ev;
+	pthread_t writer;
+	int i, n;
+
+	ASSERT_LE(0, w.efd);
+	ASSERT_EQ(0, poll_add(self->fd, w.efd, POLLIN, 0, 0x64));
+	ASSERT_EQ(0, pthread_create(&writer, NULL, eventfd_writer_loop, &w));
+	for (i = 0; i < 20000; i++) {
+		n = kt_get(self->fd, ev, 1, 8, POS_MS);
+		if (n != 1)
+			break;
+	}
+	atomic_store(&w.stop, true);
+	pthread_join(writer, NULL);
+	EXPECT_EQ(1, n) TH_LOG("round %d: %d events for one registration", i, n);
+	close(w.efd);
 }
 
 TEST_F(q, poll_nested_epoll_with_pipe)
