@@ -106,8 +106,8 @@ static const struct kevent_source kevent_test_count_source = {
 /*
  * A report that comes in while a registration's event is being copied out
  * (kevent_fill() to kevent_consume()): a counting registration keeps it
- * pending and is queued again; a level one is not, so that one harvest
- * does not return it twice, and its state is re-polled instead.
+ * pending and is queued again; a level one drops it and is re-polled
+ * instead, so that its state is read afresh rather than reported twice.
  */
 static void kevent_delivered_level_once(struct kunit *test)
 {

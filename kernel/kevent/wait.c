@@ -116,8 +116,8 @@ u64 kevent_fill(struct kevent *kev, struct ukevent *uk)
  * since kevent_fill() stays pending, except for a level registration: it
  * reports a state, which the re-poll after delivery reads afresh, so a
  * report that came in while its event was being copied out is dropped
- * rather than delivered as a second event of the same harvest. Called
- * with kq->lock held; @kev is not queued.
+ * rather than queued to be delivered later as a second, older reading of
+ * that state. Called with kq->lock held; @kev is not queued.
  */
 void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count)
 {
