@@ -28,11 +28,12 @@
 #include "kevent.h"
 #include "poll.h"
 
-struct kevent_poll_entry {
-	wait_queue_entry_t		wait;
-	wait_queue_head_t		*whead;	/* NULL after POLLFREE */
-	struct kevent_poll		*kp;
-	struct kevent_poll_entry	*next;
+/* The poll table of one attach: ->poll() hands it to the queue proc. */
+struct kevent_poll_table {
+	poll_table		pt;
+	struct kevent_poll	*kp;
+	unsigned int		nr_heads;
+	int			error;	/* allocation failure */
 };
 
 /*
@@ -316,7 +317,7 @@ static int kevent_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 	struct kevent_poll_entry *pe = container_of(wait,
 						    struct kevent_poll_entry,
 						    wait);
-	struct kevent_poll *kp = pe->kp;
+	struct kevent_poll *kp = wait->private;
 	__poll_t mask = key_to_poll(key);
 
 	if (mask & POLLFREE) {
@@ -337,25 +338,34 @@ static int kevent_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 	return 0;
 }
 
-/* poll_wait() callback while attaching; process context. */
+/*
+ * poll_wait() callback while attaching; process context. The first head
+ * gets the registration's built-in entry, any further one an allocated
+ * entry.
+ */
 static void kevent_poll_queue_proc(struct file *file, wait_queue_head_t *whead,
 				   poll_table *pt)
 {
-	struct kevent_poll *kp = container_of(pt, struct kevent_poll, pt);
-	struct kevent_poll_entry *pe;
+	struct kevent_poll_table *kpt = container_of(pt,
+						     struct kevent_poll_table,
+						     pt);
+	struct kevent_poll *kp = kpt->kp;
+	struct kevent_poll_entry *pe = &kp->first;
 
-	if (kp->error)
+	if (kpt->error)
 		return;
-	pe = kmalloc(sizeof(*pe), GFP_KERNEL_ACCOUNT);
-	if (!pe) {
-		kp->error = -ENOMEM;
-		return;
+	if (kpt->nr_heads++) {
+		pe = kmalloc(sizeof(*pe), GFP_KERNEL_ACCOUNT);
+		if (!pe) {
+			kpt->error = -ENOMEM;
+			return;
+		}
+		pe->next = kp->first.next;
+		kp->first.next = pe;
 	}
 	init_waitqueue_func_entry(&pe->wait, kevent_poll_wake);
+	pe->wait.private = kp;
 	pe->whead = whead;
-	pe->kp = kp;
-	pe->next = kp->entries;
-	kp->entries = pe;
 	add_wait_queue(whead, &pe->wait);
 }
 
@@ -363,7 +373,7 @@ static void kevent_poll_unhook(struct kevent_poll *kp)
 {
 	struct kevent_poll_entry *pe, *next;
 
-	for (pe = kp->entries; pe; pe = next) {
+	for (pe = &kp->first; pe; pe = next) {
 		wait_queue_head_t *whead;
 
 		next = pe->next;
@@ -379,9 +389,11 @@ static void kevent_poll_unhook(struct kevent_poll *kp)
 		if (whead)
 			remove_wait_queue(whead, &pe->wait);
 		rcu_read_unlock();
-		kfree(pe);
+		if (pe != &kp->first)
+			kfree(pe);
 	}
-	kp->entries = NULL;
+	kp->first.whead = NULL;
+	kp->first.next = NULL;
 }
 
 /* Errors and hang-ups are always watched, as in epoll. */
@@ -396,6 +408,7 @@ int kevent_poll_attach(struct kevent *kev, const struct ukevent *uk,
 		       const struct kevent_poll_ops *ops)
 {
 	struct kevent_poll *kp = to_kevent_poll(kev);
+	struct kevent_poll_table kpt = { .kp = kp };
 	struct kevent_queue *watched;
 	struct file *file;
 	__poll_t mask;
@@ -436,10 +449,10 @@ int kevent_poll_attach(struct kevent *kev, const struct ukevent *uk,
 	if (err)
 		goto out_unnest;
 
-	init_poll_funcptr(&kp->pt, kevent_poll_queue_proc);
-	mask = vfs_poll(file, &kp->pt);
-	if (kp->error) {
-		err = kp->error;
+	init_poll_funcptr(&kpt.pt, kevent_poll_queue_proc);
+	mask = vfs_poll(file, &kpt.pt);
+	if (kpt.error) {
+		err = kpt.error;
 		kevent_poll_unhook(kp);
 		kevent_file_unlink(kp);
 		goto out_unnest;

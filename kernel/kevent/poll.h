@@ -16,7 +16,6 @@
 
 struct kevent_file;
 struct kevent_poll;
-struct kevent_poll_entry;
 struct kevent_queue;
 
 /**
@@ -33,30 +32,42 @@ struct kevent_poll_ops {
 };
 
 /**
+ * struct kevent_poll_entry - a registration's hook in one wait queue head
+ * @wait:	the entry; @wait.private is the registration
+ * @whead:	the head it is in; NULL if unused, or after POLLFREE
+ * @next:	the registration's next entry, if its file has more heads
+ */
+struct kevent_poll_entry {
+	wait_queue_entry_t		wait;
+	wait_queue_head_t		*whead;
+	struct kevent_poll_entry	*next;
+};
+
+/**
  * struct kevent_poll - a registration on a file
  * @kev:	the core registration, first
  * @file:	the watched file; not a reference, see kevent_file_release()
  * @kfile:	per-file list this registration is on
  * @file_link:	link in @kfile's list, under its lock
- * @entries:	wait queue entries, changed under the queue mutex
+ * @first:	the entry for the first wait queue head of the file, built
+ *		in since most files have only one; the others are allocated
+ *		and chained from it. Changed under the queue mutex.
  * @watched:	the queue behind @file if it is a kevent queue
+ * @ops:	the source's translation of readiness
  * @interest:	poll bits watched; written under the queue mutex, read by
  *		the wake-up callback
- * @ops:	the source's translation of readiness
- * @pt:		poll table used while attaching
- * @error:	allocation failure while attaching
+ *
+ * 256 bytes on 64-bit: one kmalloc-256 object per registration.
  */
 struct kevent_poll {
 	struct kevent			kev;
 	struct file			*file;
 	struct kevent_file		*kfile;
 	struct hlist_node		file_link;
-	struct kevent_poll_entry	*entries;
+	struct kevent_poll_entry	first;
 	struct kevent_queue		*watched;
-	__poll_t			interest;
 	const struct kevent_poll_ops	*ops;
-	poll_table			pt;
-	int				error;
+	__poll_t			interest;
 };
 
 static inline struct kevent_poll *to_kevent_poll(struct kevent *kev)
