@@ -51,7 +51,8 @@ struct kevent_poll_entry {
  * @file_link:	link in @kfile's list, under its lock
  * @first:	the entry for the first wait queue head of the file, built
  *		in since most files have only one; the others are allocated
- *		and chained from it. Changed under the queue mutex.
+ *		and chained from it. The chain is changed under the queue
+ *		mutex; a POLLFREE wake-up clears an entry's @whead.
  * @watched:	the queue behind @file if it is a kevent queue
  * @ops:	the source's translation of readiness
  * @interest:	poll bits watched; written under the queue mutex, read by
