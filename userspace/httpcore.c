@@ -143,30 +143,63 @@ static char *build_fixed(bool keep, size_t *hdr_len, size_t *total)
 	return r;
 }
 
-/* Room for @n more output bytes; returns where to put them. */
-static char *out_reserve(struct http_conn *c, size_t n)
+/* Nothing left to write: the next output starts at the front of out_buf. */
+static void out_clear(struct http_conn *c)
 {
-	size_t need;
+	c->out = c->out_buf;
+	c->out_off = 0;
+	c->out_len = 0;
+}
 
-	if (c->out_off == c->out_len) {
-		c->out_off = 0;
-		c->out_len = 0;
-	}
-	if (c->out_cap - c->out_len >= n)
-		return c->out + c->out_len;
-	if (c->out_off) {
-		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
-		c->out_len -= c->out_off;
-		c->out_off = 0;
-		if (c->out_cap - c->out_len >= n)
-			return c->out + c->out_len;
-	}
-	need = c->out_len + n;
+/*
+ * Make out_buf hold at least @need bytes, keeping its first @keep bytes.
+ * It grows at least twofold, so appending is amortised O(1).
+ */
+static void out_grow(struct http_conn *c, size_t need, size_t keep)
+{
+	if (c->out_cap >= need)
+		return;
 	if (need < 2 * c->out_cap)
 		need = 2 * c->out_cap;
-	c->out = xrealloc(c->out, need);
+	if (keep) {
+		c->out_buf = xrealloc(c->out_buf, need);
+	} else {
+		free(c->out_buf);
+		c->out_buf = xmalloc(need);
+	}
 	c->out_cap = need;
-	return c->out + c->out_len;
+}
+
+/*
+ * Room for @n more output bytes in out_buf; returns where to put them.
+ * Pending bytes are moved to the front of out_buf first, copied there if
+ * they are a shared response.
+ */
+static char *out_reserve(struct http_conn *c, size_t n)
+{
+	size_t pending = http_conn_out_pending(c);
+
+	if (!pending) {
+		out_grow(c, n, 0);
+		out_clear(c);
+	} else if (c->out != c->out_buf) {
+		const char *shared = c->out + c->out_off;
+
+		out_grow(c, pending + n, 0);
+		memcpy(c->out_buf, shared, pending);
+		c->out = c->out_buf;
+		c->out_off = 0;
+		c->out_len = pending;
+	} else if (c->out_cap - c->out_len < n) {
+		if (c->out_off) {
+			memmove(c->out_buf, c->out_buf + c->out_off, pending);
+			c->out_off = 0;
+			c->out_len = pending;
+		}
+		out_grow(c, pending + n, pending);
+		c->out = c->out_buf;
+	}
+	return c->out_buf + c->out_len;
 }
 
 static void out_add(struct http_conn *c, const char *p, size_t n)
@@ -192,12 +225,28 @@ static void queue_status(struct http_conn *c, const char *status, bool keep,
 		c->close_after = true;
 }
 
+/*
+ * The fixed response is built once; with no other output pending it is
+ * written straight from there (c->out points into it, read-only), so the
+ * body is not copied for each request. out_reserve() copies what is left
+ * of it into out_buf when more output is queued behind it.
+ */
 static void queue_fixed(struct http_conn *c, bool keep, bool head)
 {
+	const char *resp = keep ? resp_keep : resp_close;
+	size_t len;
+
 	if (keep)
-		out_add(c, resp_keep, head ? resp_hdr_keep : resp_keep_len);
+		len = head ? resp_hdr_keep : resp_keep_len;
 	else
-		out_add(c, resp_close, head ? resp_hdr_close : resp_close_len);
+		len = head ? resp_hdr_close : resp_close_len;
+	if (http_conn_out_pending(c)) {
+		out_add(c, resp, len);
+	} else {
+		c->out = resp;
+		c->out_off = 0;
+		c->out_len = len;
+	}
 	if (!keep)
 		c->close_after = true;
 }
@@ -464,8 +513,7 @@ static int conn_flush(struct http_conn *c)
 			}
 			c->out_off += (size_t)n;
 		}
-		c->out_off = 0;
-		c->out_len = 0;
+		out_clear(c);
 		if (c->close_after)
 			return HTTP_CLOSE;
 		/* requests held back while output was pending */
@@ -550,10 +598,8 @@ int http_conn_feed(struct http_conn *c, const char *data, size_t len)
 void http_conn_sent(struct http_conn *c, size_t n)
 {
 	c->out_off += n;
-	if (c->out_off >= c->out_len) {
-		c->out_off = 0;
-		c->out_len = 0;
-	}
+	if (c->out_off >= c->out_len)
+		out_clear(c);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -621,7 +667,7 @@ void http_conn_free(struct http_conn *c)
 	if ((unsigned int)c->fd < t->nr_conns && t->conns[c->fd] == c)
 		t->conns[c->fd] = NULL;
 	free(c->in);
-	free(c->out);
+	free(c->out_buf);
 	free(c);
 }
 

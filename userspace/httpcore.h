@@ -63,10 +63,13 @@ struct http_conn {
 	char		*in;		/* unparsed input */
 	size_t		in_len;
 	size_t		in_cap;
-	char		*out;		/* responses not yet written */
+	const char	*out;		/* responses not yet written: out_buf, or
+					 * a shared fixed response (queue_fixed())
+					 */
 	size_t		out_off;	/* first unwritten byte */
 	size_t		out_len;	/* end of the queued bytes */
-	size_t		out_cap;
+	char		*out_buf;	/* this connection's output buffer */
+	size_t		out_cap;	/* its size */
 	bool		close_after;	/* close once out is flushed */
 	bool		eof;		/* peer shut down writing */
 	bool		want_write;	/* write interest registered */
