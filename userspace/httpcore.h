@@ -63,9 +63,8 @@ struct http_conn {
 	char		*in;		/* unparsed input */
 	size_t		in_len;
 	size_t		in_cap;
-	const char	*out;		/* responses not yet written: out_buf, or
-					 * a shared fixed response (queue_fixed())
-					 */
+	const char	*out;		/* unwritten output: in out_buf, or the
+					   shared fixed response (queue_fixed()) */
 	size_t		out_off;	/* first unwritten byte */
 	size_t		out_len;	/* end of the queued bytes */
 	char		*out_buf;	/* this connection's output buffer */
