@@ -15,7 +15,7 @@
  *			the ready, deferred, reap and recheck lists, every kevent's
  *			pending_*, state and ring_pos, nr_ready,
  *			recheck_wanted and the kernel's ring state (tail,
- *			overflow).
+ *			overflow, deferred_head).
  *   queue->wait.lock	taken by wake-ups issued under queue->lock.
  *   queue->poll_wait.lock  taken after queue->lock is dropped, in process
  *			context or the queue's irq_work, never from event
@@ -72,6 +72,7 @@ struct kevent_queue {
 	u32			ring_mask;
 	u32			ring_tail;	/* kernel copy, under lock */
 	u32			ring_overflow;	/* kernel copy, under lock */
+	u32			deferred_head;	/* at the last deferred walk */
 	size_t			ring_size;	/* bytes mapped */
 };
 

@@ -149,6 +149,87 @@ static void kevent_delivered_level_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kq->nr_ready, 1U);
 }
 
+static void kevent_test_ring_free(void *kq)
+{
+	kevent_ring_free(kq);
+}
+
+/* One occurrence of @kev, reported as kevent_ready() does. */
+static void kevent_test_report(struct kevent_queue *kq, struct kevent *kev)
+{
+	spin_lock_irq(&kq->lock);
+	kev->pending_mask |= 1;
+	kev->pending_count++;
+	kevent_post_locked(kq, kev);
+	spin_unlock_irq(&kq->lock);
+}
+
+/*
+ * A level registration woken while its ring entry is unread waits on the
+ * deferred list, adding no entry, while other events still go into the
+ * ring. Once user space has moved head past its entry, the next report of
+ * any registration posts it too.
+ */
+static void kevent_ring_deferred_level(struct kunit *test)
+{
+	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
+	struct kevent *kev = kunit_kcalloc(test, 2, sizeof(*kev), GFP_KERNEL);
+	struct kevent *level = &kev[0], *count = &kev[1];
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, kq);
+	KUNIT_ASSERT_NOT_NULL(test, kev);
+	spin_lock_init(&kq->lock);
+	INIT_LIST_HEAD(&kq->ready);
+	INIT_LIST_HEAD(&kq->deferred);
+	INIT_LIST_HEAD(&kq->reap);
+	INIT_LIST_HEAD(&kq->recheck);
+	init_waitqueue_head(&kq->wait);
+	init_waitqueue_head(&kq->poll_wait);
+	KUNIT_ASSERT_EQ(test, kevent_ring_alloc(kq, 4), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							kevent_test_ring_free,
+							kq), 0);
+	level->source = &kevent_test_level_source;
+	count->source = &kevent_test_count_source;
+	for (i = 0; i < 2; i++) {
+		INIT_LIST_HEAD(&kev[i].ready_link);
+		INIT_LIST_HEAD(&kev[i].recheck_link);
+		kev[i].queue = kq;
+		kev[i].id = i + 1;
+	}
+
+	kevent_test_report(kq, level);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, 1U);
+	KUNIT_EXPECT_EQ(test, level->ring_pos, 0U);
+
+	/* Its entry is unread: the wake-up adds no second entry. */
+	kevent_test_report(kq, level);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, 1U);
+	KUNIT_EXPECT_TRUE(test, level->state & KEVENT_STATE_DEFERRED);
+	KUNIT_EXPECT_EQ(test, kq->nr_ready, 1U);
+
+	/* Nothing due waits in the kernel: straight into the ring. */
+	kevent_test_report(kq, count);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, 2U);
+	KUNIT_EXPECT_EQ(test, count->ring_pos, 1U);
+	KUNIT_EXPECT_TRUE(test, level->state & KEVENT_STATE_DEFERRED);
+	KUNIT_EXPECT_EQ(test, READ_ONCE(kq->ring->flags), 0U);
+
+	/* User space reads the level entry: the next report posts both. */
+	smp_store_release(&kq->ring->head, 1);
+	kevent_test_report(kq, count);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, 4U);
+	KUNIT_EXPECT_EQ(test, count->ring_pos, 2U);
+	KUNIT_EXPECT_EQ(test, level->ring_pos, 3U);
+	KUNIT_EXPECT_FALSE(test, level->state & KEVENT_STATE_DEFERRED);
+	KUNIT_EXPECT_TRUE(test, list_empty(&kq->deferred));
+	KUNIT_EXPECT_TRUE(test, list_empty(&kq->ready));
+	KUNIT_EXPECT_EQ(test, kq->nr_ready, 0U);
+	KUNIT_EXPECT_EQ(test, kq->ring->events[3].id, 1ULL);
+	KUNIT_EXPECT_EQ(test, kq->ring->events[2].id, 2ULL);
+}
+
 #define KEVENT_TEST_NODES	64
 
 static void kevent_index_sorted_unique(struct kunit *test)
@@ -216,6 +297,7 @@ static struct kunit_case kevent_test_cases[] = {
 	KUNIT_CASE(kevent_key_order),
 	KUNIT_CASE(kevent_index_sorted_unique),
 	KUNIT_CASE(kevent_delivered_level_once),
+	KUNIT_CASE(kevent_ring_deferred_level),
 	{}
 };
 

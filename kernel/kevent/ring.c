@@ -103,12 +103,21 @@ void kevent_ring_flush(struct kevent_queue *kq)
 	/* Pairs with the consumer's store-release of head: (B) above. */
 	head = smp_load_acquire(&ring->head);
 
-	/* Level registrations whose last entry has been read are due. */
-	list_for_each_entry_safe(kev, next, &kq->deferred, ready_link) {
-		if (kevent_ring_entry_unread(kq, kev, head))
-			continue;
-		kev->state &= ~KEVENT_STATE_DEFERRED;
-		list_move_tail(&kev->ready_link, &kq->ready);
+	/*
+	 * Level registrations whose last entry has been read are due. Each
+	 * was deferred with its entry unread, and an entry is read only once
+	 * head moves past it, so the list is walked only when head has moved
+	 * since the last walk, not on every wake-up in between. (A consumer
+	 * that moves head backwards only delays its own level events.)
+	 */
+	if (head != kq->deferred_head) {
+		kq->deferred_head = head;
+		list_for_each_entry_safe(kev, next, &kq->deferred, ready_link) {
+			if (kevent_ring_entry_unread(kq, kev, head))
+				continue;
+			kev->state &= ~KEVENT_STATE_DEFERRED;
+			list_move_tail(&kev->ready_link, &kq->ready);
+		}
 	}
 
 	space = kevent_ring_space(head, tail, kq->ring_entries);
@@ -132,12 +141,15 @@ out:
 
 /*
  * Whether an event may be written straight into the ring: nothing waits in
- * the kernel (that goes first) and a slot is free. @head was loaded with
- * acquire, (B) above. Called with kq->lock held.
+ * the kernel to go first and a slot is free. Deferred registrations wait
+ * for their entries to be read; none can have become due while head is
+ * where the last walk of the list saw it (kevent_ring_flush()). @head was
+ * loaded with acquire, (B) above. Called with kq->lock held.
  */
 static bool kevent_ring_has_room(struct kevent_queue *kq, u32 head)
 {
-	return list_empty(&kq->ready) && list_empty(&kq->deferred) &&
+	return list_empty(&kq->ready) &&
+	       (list_empty(&kq->deferred) || head == kq->deferred_head) &&
 	       kevent_ring_space(head, kq->ring_tail, kq->ring_entries);
 }
 
