@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests for the kevent ring index arithmetic, the order of the
- * per-queue registration index and what a delivery leaves pending.
+ * per-queue registration index, what a delivery leaves pending and how a
+ * level registration waits for its unread ring entry.
  */
 
 #include <kunit/test.h>
