@@ -105,12 +105,11 @@ static const struct kevent_source kevent_test_count_source = {
 };
 
 /*
- * A report that comes in while a registration's event is being copied out
- * (kevent_fill() to kevent_consume()): a counting registration keeps it
- * pending and is queued again; a level one drops it and is re-polled
- * instead, so that its state is read afresh rather than reported twice.
+ * A queue without a ring, set up as kevent_init() sets one up, with two
+ * registrations: kev[0] from the level source (id 1), kev[1] from the
+ * counting source (id 2). Returns kev; the queue is kev[0].queue.
  */
-static void kevent_delivered_level_once(struct kunit *test)
+static struct kevent *kevent_test_setup(struct kunit *test)
 {
 	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
 	struct kevent *kev = kunit_kcalloc(test, 2, sizeof(*kev), GFP_KERNEL);
@@ -123,12 +122,32 @@ static void kevent_delivered_level_once(struct kunit *test)
 	INIT_LIST_HEAD(&kq->deferred);
 	INIT_LIST_HEAD(&kq->reap);
 	INIT_LIST_HEAD(&kq->recheck);
+	init_waitqueue_head(&kq->wait);
+	init_waitqueue_head(&kq->poll_wait);
 	kev[0].source = &kevent_test_level_source;
 	kev[1].source = &kevent_test_count_source;
 	for (i = 0; i < 2; i++) {
 		INIT_LIST_HEAD(&kev[i].ready_link);
 		INIT_LIST_HEAD(&kev[i].recheck_link);
 		kev[i].queue = kq;
+		kev[i].id = i + 1;
+	}
+	return kev;
+}
+
+/*
+ * A report that comes in while a registration's event is being copied out
+ * (kevent_fill() to kevent_consume()): a counting registration keeps it
+ * pending and is queued again; a level one drops it and is re-polled
+ * instead, so that its state is read afresh rather than reported twice.
+ */
+static void kevent_delivered_level_once(struct kunit *test)
+{
+	struct kevent *kev = kevent_test_setup(test);
+	struct kevent_queue *kq = kev[0].queue;
+	int i;
+
+	for (i = 0; i < 2; i++) {
 		kev[i].pending_mask = 1;
 		/* one occurrence filled and copied, one more since */
 		kev[i].pending_count = 2;
@@ -173,32 +192,14 @@ static void kevent_test_report(struct kevent_queue *kq, struct kevent *kev)
  */
 static void kevent_ring_deferred_level(struct kunit *test)
 {
-	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
-	struct kevent *kev = kunit_kcalloc(test, 2, sizeof(*kev), GFP_KERNEL);
+	struct kevent *kev = kevent_test_setup(test);
 	struct kevent *level = &kev[0], *count = &kev[1];
-	int i;
+	struct kevent_queue *kq = level->queue;
 
-	KUNIT_ASSERT_NOT_NULL(test, kq);
-	KUNIT_ASSERT_NOT_NULL(test, kev);
-	spin_lock_init(&kq->lock);
-	INIT_LIST_HEAD(&kq->ready);
-	INIT_LIST_HEAD(&kq->deferred);
-	INIT_LIST_HEAD(&kq->reap);
-	INIT_LIST_HEAD(&kq->recheck);
-	init_waitqueue_head(&kq->wait);
-	init_waitqueue_head(&kq->poll_wait);
 	KUNIT_ASSERT_EQ(test, kevent_ring_alloc(kq, 4), 0);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
 							kevent_test_ring_free,
 							kq), 0);
-	level->source = &kevent_test_level_source;
-	count->source = &kevent_test_count_source;
-	for (i = 0; i < 2; i++) {
-		INIT_LIST_HEAD(&kev[i].ready_link);
-		INIT_LIST_HEAD(&kev[i].recheck_link);
-		kev[i].queue = kq;
-		kev[i].id = i + 1;
-	}
 
 	kevent_test_report(kq, level);
 	KUNIT_EXPECT_EQ(test, kq->ring_tail, 1U);
