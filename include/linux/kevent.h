@@ -78,6 +78,22 @@ struct kevent {
 #define KEVENT_STATE_DEFERRED	BIT(6)	/* queued on the deferred list */
 
 /**
+ * struct kevent_report - one occurrence, as source->recheck() reports it
+ * @mask:	conditions to add to the reported event mask
+ * @ret_flags:	KEVENT_RET_* to report
+ * @count:	occurrences to add to the reported count (data[0]), >= 1
+ * @value:	value reported in data[1]
+ *
+ * The arguments of kevent_ready(), for the core to pass on.
+ */
+struct kevent_report {
+	u32	mask;
+	u32	ret_flags;
+	u64	count;
+	u64	value;
+};
+
+/**
  * struct kevent_source - an event source ("kevent user" in 2006 terms)
  * @type:	KEVENT_* type served
  * @size:	bytes to allocate per registration, struct kevent first
@@ -92,9 +108,13 @@ struct kevent {
  * @fill:	add source-specific data to a delivered event; called with
  *		the queue's spinlock held, from any context; optional
  * @recheck:	evaluate the condition again, in process context under the
- *		queue mutex, and call kevent_ready() if it holds; called
- *		after each delivery (level sources: unless edge-triggered)
- *		and on kevent_request_recheck(); optional
+ *		queue mutex; called after each delivery (level sources:
+ *		unless edge-triggered) and on kevent_request_recheck();
+ *		optional. If it holds, fill @report and return true: the
+ *		core reports it as kevent_ready() would, together with the
+ *		other re-polls of the same harvest under one hold of the
+ *		queue's spinlock. A source that reports several events at
+ *		once calls kevent_ready() for each and returns false.
  * @level:	readiness is a state that @recheck re-evaluates (files),
  *		not a count of occurrences (timers, user events, signals)
  */
@@ -108,7 +128,7 @@ struct kevent_source {
 	void	(*detach)(struct kevent *kev);
 	int	(*trigger)(struct kevent *kev, const struct ukevent *uk);
 	void	(*fill)(struct kevent *kev, struct ukevent *uk);
-	void	(*recheck)(struct kevent *kev);
+	bool	(*recheck)(struct kevent *kev, struct kevent_report *report);
 	bool	level;
 };
 

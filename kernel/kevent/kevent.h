@@ -251,6 +251,7 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev);
 void kevent_wake_pollers(struct kevent_queue *kq);
 void kevent_poll_work(struct irq_work *work);
 bool kevent_queue_has_events(struct kevent_queue *kq);
+void kevent_recheck_one(struct kevent *kev);
 void kevent_recheck_all(struct kevent_queue *kq);
 
 #endif /* _KERNEL_KEVENT_KEVENT_H */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KUnit tests for the kevent ring index arithmetic, the order of the
- * per-queue registration index, what a delivery leaves pending and how a
- * level registration waits for its unread ring entry.
+ * per-queue registration index, what a delivery leaves pending, how a
+ * level registration waits for its unread ring entry and how re-polls are
+ * reported a batch at a time.
  */
 
 #include <kunit/test.h>
@@ -90,8 +91,17 @@ static void kevent_ring_entry_window(struct kunit *test)
 			   kevent_ring_entry_unread(kq, &kev, kq->ring_tail - 2));
 }
 
-static void kevent_test_recheck(struct kevent *kev)
+/* Holds unless the id is a multiple of 3, and reports the id. */
+static bool kevent_test_recheck(struct kevent *kev,
+				struct kevent_report *report)
 {
+	if (!(kev->id % 3))
+		return false;
+	report->mask = 1;
+	report->ret_flags = 0;
+	report->count = kev->id;
+	report->value = kev->id * 10;
+	return true;
 }
 
 static const struct kevent_source kevent_test_level_source = {
@@ -105,15 +115,16 @@ static const struct kevent_source kevent_test_count_source = {
 };
 
 /*
- * A queue without a ring, set up as kevent_init() sets one up, with two
- * registrations: kev[0] from the level source (id 1), kev[1] from the
- * counting source (id 2). Returns kev; the queue is kev[0].queue.
+ * A queue without a ring, set up as kevent_init() sets one up, with @nr
+ * registrations: kev[i] with id i + 1, from the level source except the
+ * last one, which is from the counting source. Returns kev; the queue is
+ * kev[0].queue.
  */
-static struct kevent *kevent_test_setup(struct kunit *test)
+static struct kevent *kevent_test_setup(struct kunit *test, unsigned int nr)
 {
 	struct kevent_queue *kq = kunit_kzalloc(test, sizeof(*kq), GFP_KERNEL);
-	struct kevent *kev = kunit_kcalloc(test, 2, sizeof(*kev), GFP_KERNEL);
-	int i;
+	struct kevent *kev = kunit_kcalloc(test, nr, sizeof(*kev), GFP_KERNEL);
+	unsigned int i;
 
 	KUNIT_ASSERT_NOT_NULL(test, kq);
 	KUNIT_ASSERT_NOT_NULL(test, kev);
@@ -124,13 +135,13 @@ static struct kevent *kevent_test_setup(struct kunit *test)
 	INIT_LIST_HEAD(&kq->recheck);
 	init_waitqueue_head(&kq->wait);
 	init_waitqueue_head(&kq->poll_wait);
-	kev[0].source = &kevent_test_level_source;
-	kev[1].source = &kevent_test_count_source;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < nr; i++) {
 		INIT_LIST_HEAD(&kev[i].ready_link);
 		INIT_LIST_HEAD(&kev[i].recheck_link);
 		kev[i].queue = kq;
 		kev[i].id = i + 1;
+		kev[i].source = i + 1 < nr ? &kevent_test_level_source :
+					     &kevent_test_count_source;
 	}
 	return kev;
 }
@@ -143,7 +154,7 @@ static struct kevent *kevent_test_setup(struct kunit *test)
  */
 static void kevent_delivered_level_once(struct kunit *test)
 {
-	struct kevent *kev = kevent_test_setup(test);
+	struct kevent *kev = kevent_test_setup(test, 2);
 	struct kevent_queue *kq = kev[0].queue;
 	int i;
 
@@ -192,7 +203,7 @@ static void kevent_test_report(struct kevent_queue *kq, struct kevent *kev)
  */
 static void kevent_ring_deferred_level(struct kunit *test)
 {
-	struct kevent *kev = kevent_test_setup(test);
+	struct kevent *kev = kevent_test_setup(test, 2);
 	struct kevent *level = &kev[0], *count = &kev[1];
 	struct kevent_queue *kq = level->queue;
 
@@ -230,6 +241,63 @@ static void kevent_ring_deferred_level(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kq->nr_ready, 0U);
 	KUNIT_EXPECT_EQ(test, kq->ring->events[3].id, 1ULL);
 	KUNIT_EXPECT_EQ(test, kq->ring->events[2].id, 2ULL);
+}
+
+/*
+ * kevent_recheck_all() polls the due registrations a batch at a time and
+ * posts, in list order, each one whose condition holds with what its
+ * recheck reported: more registrations than two batches, some of them
+ * quiet. One with an unread entry is not due; once head has passed it, it
+ * is polled and posted again.
+ */
+static void kevent_recheck_reports_in_order(struct kunit *test)
+{
+	enum { NR_LEVEL = 40, NR_HOLD = NR_LEVEL - NR_LEVEL / 3 };
+	struct kevent *kev = kevent_test_setup(test, NR_LEVEL + 1);
+	struct kevent_queue *kq = kev[0].queue;
+	struct ukevent *uk;
+	unsigned int i, pos = 0;
+
+	KUNIT_ASSERT_EQ(test, kevent_ring_alloc(kq, 64), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							kevent_test_ring_free,
+							kq), 0);
+	spin_lock_irq(&kq->lock);
+	for (i = 0; i < NR_LEVEL; i++)
+		kevent_recheck_link(kq, &kev[i]);
+	spin_unlock_irq(&kq->lock);
+
+	kevent_recheck_all(kq);
+	KUNIT_ASSERT_EQ(test, kq->ring_tail, (u32)NR_HOLD);
+	for (i = 0; i < NR_LEVEL; i++) {
+		if (!(kev[i].id % 3)) {
+			KUNIT_EXPECT_EQ(test, kev[i].state, 0U);
+			KUNIT_EXPECT_TRUE(test, list_empty(&kev[i].recheck_link));
+			continue;
+		}
+		uk = &kq->ring->events[pos];
+		KUNIT_EXPECT_EQ(test, uk->id, kev[i].id);
+		KUNIT_EXPECT_EQ(test, uk->event, 1U);
+		KUNIT_EXPECT_EQ(test, uk->data[0], kev[i].id);
+		KUNIT_EXPECT_EQ(test, uk->data[1], kev[i].id * 10);
+		KUNIT_EXPECT_EQ(test, kev[i].ring_pos, pos);
+		/* Due again once its entry has been read. */
+		KUNIT_EXPECT_EQ(test, kev[i].state, (u32)(KEVENT_STATE_POSTED |
+							  KEVENT_STATE_RECHECK));
+		pos++;
+	}
+
+	/* Every entry is unread: nothing is due. */
+	kevent_recheck_all(kq);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, (u32)NR_HOLD);
+
+	/* User space reads every entry: a store-release, as its own is. */
+	smp_store_release(&kq->ring->head, NR_HOLD);
+	kevent_recheck_all(kq);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, (u32)(2 * NR_HOLD));
+	KUNIT_EXPECT_EQ(test, kq->ring->events[NR_HOLD].id, 1ULL);
+	KUNIT_EXPECT_EQ(test, kq->ring->events[2 * NR_HOLD - 1].id,
+			(u64)NR_LEVEL);
 }
 
 #define KEVENT_TEST_NODES	64
@@ -300,6 +368,7 @@ static struct kunit_case kevent_test_cases[] = {
 	KUNIT_CASE(kevent_index_sorted_unique),
 	KUNIT_CASE(kevent_delivered_level_once),
 	KUNIT_CASE(kevent_ring_deferred_level),
+	KUNIT_CASE(kevent_recheck_reports_in_order),
 	{}
 };
 

@@ -297,6 +297,11 @@ static void kevent_unnest(struct kevent_queue *watcher,
 	mutex_unlock(&kevent_nest_mutex);
 }
 
+/*
+ * Report @mask from the wake-up callback or attach. No struct
+ * kevent_report here: the wake-up path would pay for zeroing it on the
+ * stack (CONFIG_INIT_STACK_ALL_ZERO).
+ */
 static void kevent_poll_report(struct kevent_poll *kp, __poll_t mask)
 {
 	u32 ret_flags = 0;
@@ -471,14 +476,22 @@ out_fput:
 	return err;
 }
 
-/* Called under the queue mutex: report the current state if it holds. */
-void kevent_poll_recheck(struct kevent *kev)
+/*
+ * Called under the queue mutex: the current state, if it holds, as
+ * kevent_poll_report() would report it.
+ */
+bool kevent_poll_recheck(struct kevent *kev, struct kevent_report *report)
 {
 	struct kevent_poll *kp = to_kevent_poll(kev);
 	__poll_t mask = vfs_poll(kp->file, NULL) & kp->interest;
 
-	if (mask)
-		kevent_poll_report(kp, mask);
+	if (!mask)
+		return false;
+	report->ret_flags = 0;
+	report->mask = kp->ops->report(kp, mask, &report->ret_flags);
+	report->count = 1;
+	report->value = 0;
+	return report->mask || report->ret_flags;
 }
 
 /* Called under the queue mutex for KEVENT_CTL_MODIFY. */

@@ -80,6 +80,6 @@ int kevent_poll_attach(struct kevent *kev, const struct ukevent *uk,
 		       const struct kevent_poll_ops *ops);
 int kevent_poll_modify(struct kevent *kev, const struct ukevent *uk);
 void kevent_poll_detach(struct kevent *kev);
-void kevent_poll_recheck(struct kevent *kev);
+bool kevent_poll_recheck(struct kevent *kev, struct kevent_report *report);
 
 #endif /* _KERNEL_KEVENT_POLL_H */

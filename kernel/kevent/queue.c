@@ -210,7 +210,7 @@ static int kevent_modify(struct kevent *kev, const struct ukevent *uk)
 
 	/* Level sources report the new condition if it holds already. */
 	if (kev->source->level)
-		kev->source->recheck(kev);
+		kevent_recheck_one(kev);
 	return 0;
 }
 
@@ -225,7 +225,7 @@ static void kevent_enable(struct kevent *kev)
 		spin_lock_irq(&kq->lock);
 		kev->state &= ~KEVENT_STATE_DISABLED;
 		spin_unlock_irq(&kq->lock);
-		kev->source->recheck(kev);
+		kevent_recheck_one(kev);
 		return;
 	}
 	spin_lock_irq(&kq->lock);
@@ -237,7 +237,7 @@ static void kevent_enable(struct kevent *kev)
 		kevent_wake_pollers(kq);
 	/* ...and may have more waiting at the origin. */
 	if (kev->source->recheck)
-		kev->source->recheck(kev);
+		kevent_recheck_one(kev);
 }
 
 static void kevent_disable(struct kevent *kev)

@@ -178,9 +178,11 @@ static void kevent_signal_store(struct kevent_signal *ks,
 /*
  * Consume mode, process context under the queue mutex: dequeue pending
  * instances of the signal, one per event, while the registration can take
- * one. Only a thread of the registering process can dequeue.
+ * one. Only a thread of the registering process can dequeue. Each event is
+ * reported here, with its siginfo stored: nothing is left for the core.
  */
-static void kevent_signal_recheck(struct kevent *kev)
+static bool kevent_signal_recheck(struct kevent *kev,
+				  struct kevent_report *report)
 {
 	struct kevent_signal *ks = to_kevent_signal(kev);
 	struct kevent_queue *kq = kev->queue;
@@ -189,11 +191,11 @@ static void kevent_signal_recheck(struct kevent *kev)
 	sigset_t blocked;
 
 	if (!(kev->flags & KEVENT_SIGNAL_CONSUME))
-		return;
+		return false;
 	if (kevent_current_sighand() != ks->sighand) {
 		/* Not ours to dequeue: leave it to the registering process. */
 		kevent_recheck_later(kev);
-		return;
+		return false;
 	}
 
 	/* dequeue_signal() takes the signals outside this mask. */
@@ -208,6 +210,7 @@ static void kevent_signal_recheck(struct kevent *kev)
 		kevent_ready(kev, KEVENT_SIGNAL_DELIVERED, 1, 0, 0);
 	}
 	spin_unlock_irq(&ks->sighand->siglock);
+	return false;
 }
 
 static void kevent_signal_fill(struct kevent *kev, struct ukevent *uk)

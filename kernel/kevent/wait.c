@@ -27,11 +27,11 @@
 #include "kevent.h"
 
 /*
- * Wake one waiter, or all of them. Called with kq->lock held. Returns true
- * if pollers of the queue fd must be woken too, which the caller does once
- * kq->lock is dropped.
+ * Wake @nr_exclusive waiters, one per new event, or all of them (0).
+ * Called with kq->lock held. Returns true if pollers of the queue fd must
+ * be woken too, which the caller does once kq->lock is dropped.
  */
-static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
+static bool kevent_wake(struct kevent_queue *kq, int nr_exclusive)
 {
 	/*
 	 * One full barrier orders the state update before both checks, as
@@ -41,8 +41,7 @@ static bool kevent_wake(struct kevent_queue *kq, bool wake_all)
 	smp_mb();
 	/* Waiters: ordered after the update by the smp_mb() above. */
 	if (waitqueue_active(&kq->wait))
-		__wake_up(&kq->wait, TASK_INTERRUPTIBLE, wake_all ? 0 : 1,
-			  NULL);
+		__wake_up(&kq->wait, TASK_INTERRUPTIBLE, nr_exclusive, NULL);
 	/* Pollers: ordered after the update by the same smp_mb(). */
 	return waitqueue_active(&kq->poll_wait);
 }
@@ -154,12 +153,18 @@ void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count)
 	kevent_delivered(kq, kev, count);
 }
 
+/* The waiters a new event of @kev wakes, as kevent_wake() counts them. */
+static int kevent_waiters_to_wake(const struct kevent *kev)
+{
+	return kev->flags & KEVENT_REQ_WAKEUP_ALL ? 0 : 1;
+}
+
 /*
- * Queue @kev if it has something to report and is armed, move it into the
- * ring if there is one, and wake a waiter. Called with kq->lock held.
- * Returns true if the caller must call kevent_wake_pollers().
+ * Queue @kev if it has something to report and is armed, and move it into
+ * the ring if there is one. Called with kq->lock held. Returns true if it
+ * gave the waiters a new event: the caller then calls kevent_wake().
  */
-bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
+static bool kevent_post_no_wake(struct kevent_queue *kq, struct kevent *kev)
 {
 	struct list_head *list = &kq->ready;
 
@@ -184,8 +189,7 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 			kev->state |= KEVENT_STATE_DEFERRED;
 		} else if (kevent_ring_post(kq, kev, head)) {
 			/* Straight into a free ring slot. */
-			return kevent_wake(kq,
-					   kev->flags & KEVENT_REQ_WAKEUP_ALL);
+			return true;
 		}
 	}
 
@@ -201,7 +205,47 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 			WRITE_ONCE(kq->ring->overflow, kq->ring_overflow);
 		}
 	}
-	return kevent_wake(kq, kev->flags & KEVENT_REQ_WAKEUP_ALL);
+	return true;
+}
+
+/*
+ * As kevent_post_no_wake(), then wake a waiter. Called with kq->lock held.
+ * Returns true if the caller must call kevent_wake_pollers().
+ */
+bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
+{
+	return kevent_post_no_wake(kq, kev) &&
+	       kevent_wake(kq, kevent_waiters_to_wake(kev));
+}
+
+/*
+ * kevent_ready() with kq->lock held, minus the wake-up. Returns true if it
+ * gave the waiters a new event: the caller then calls kevent_wake(). Sets
+ * *@held to what kevent_ready() returns.
+ */
+static __always_inline bool kevent_ready_locked(struct kevent_queue *kq,
+						struct kevent *kev,
+						const struct kevent_report *r,
+						bool *held)
+{
+	bool posted;
+
+	if (kq->ring && kevent_ring_post_direct(kq, kev, r->mask, r->count,
+						r->value, r->ret_flags)) {
+		*held = false;
+		return true;
+	}
+	if (kev->state & KEVENT_STATE_DEAD) {
+		*held = true;
+		return false;
+	}
+	kev->pending_mask |= r->mask;
+	kev->pending_count += r->count;
+	kev->pending_value = r->value;
+	kev->pending_ret_flags |= r->ret_flags;
+	posted = kevent_post_no_wake(kq, kev);
+	*held = kev->pending_count || (kev->state & KEVENT_STATE_DISABLED);
+	return posted;
 }
 
 /**
@@ -224,24 +268,17 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		  u32 ret_flags)
 {
+	const struct kevent_report report = {
+		.mask = mask, .ret_flags = ret_flags,
+		.count = count, .value = value,
+	};
 	struct kevent_queue *kq = kev->queue;
 	unsigned long flags;
-	bool wake = false, held = true;
+	bool wake = false, held;
 
 	spin_lock_irqsave(&kq->lock, flags);
-	if (kq->ring && kevent_ring_post_direct(kq, kev, mask, count, value,
-						ret_flags)) {
-		wake = kevent_wake(kq, kev->flags & KEVENT_REQ_WAKEUP_ALL);
-		held = false;
-	} else if (!(kev->state & KEVENT_STATE_DEAD)) {
-		kev->pending_mask |= mask;
-		kev->pending_count += count;
-		kev->pending_value = value;
-		kev->pending_ret_flags |= ret_flags;
-		wake = kevent_post_locked(kq, kev);
-		held = kev->pending_count ||
-		       (kev->state & KEVENT_STATE_DISABLED);
-	}
+	if (kevent_ready_locked(kq, kev, &report, &held))
+		wake = kevent_wake(kq, kevent_waiters_to_wake(kev));
 	spin_unlock_irqrestore(&kq->lock, flags);
 	if (wake)
 		kevent_wake_pollers_later(kq);
@@ -269,7 +306,7 @@ void kevent_request_recheck(struct kevent *kev)
 		kevent_recheck_link(kq, kev);
 		kev->state |= KEVENT_STATE_WOKEN;
 		WRITE_ONCE(kq->recheck_wanted, true);
-		wake = kevent_wake(kq, true);
+		wake = kevent_wake(kq, 0);
 	}
 	spin_unlock_irqrestore(&kq->lock, flags);
 	if (wake)
@@ -317,16 +354,40 @@ static __always_inline bool kevent_recheck_due(struct kevent_queue *kq,
  */
 #define KEVENT_RECHECK_BATCH	16
 
+/* A re-polled registration whose condition holds, and what it reports. */
+struct kevent_recheck_hit {
+	struct kevent		*kev;
+	struct kevent_report	report;
+};
+
+/**
+ * kevent_recheck_one - evaluate @kev again now and report it if it holds
+ * @kev:	the registration
+ *
+ * For a source that arms anew (MODIFY, ENABLE). Called under the queue
+ * mutex.
+ */
+void kevent_recheck_one(struct kevent *kev)
+{
+	struct kevent_report report;
+
+	if (kev->source->recheck(kev, &report))
+		kevent_ready(kev, report.mask, report.count, report.value,
+			     report.ret_flags);
+}
+
 /*
  * Evaluate the registrations on the recheck list that are due. Caller
  * holds kq->mutex, which keeps them registered and their files open.
  */
 void kevent_recheck_all(struct kevent_queue *kq)
 {
-	/* Only batch[0..n) is read, each written first: no stack clearing. */
-	struct kevent *batch[KEVENT_RECHECK_BATCH] __uninitialized;
+	/* Only hit[0..n) is read, each written first: no stack clearing. */
+	struct kevent_recheck_hit hit[KEVENT_RECHECK_BATCH] __uninitialized;
 	struct kevent *kev, *next;
-	unsigned int i, n;
+	bool pollers = false, wake_all, held;
+	unsigned int i, n, nr_hits;
+	int nr_posted;
 	LIST_HEAD(due);
 	u32 head = 0;
 
@@ -351,7 +412,9 @@ void kevent_recheck_all(struct kevent_queue *kq)
 	/*
 	 * A batch at a time leaves the private list and loses its bits under
 	 * the lock, then is polled without it. A wake-up between the two
-	 * links it to kq->recheck again, to be polled once more later.
+	 * links it to kq->recheck again, to be polled once more later. What
+	 * holds is reported at the next hold of the lock, the whole batch at
+	 * once, with one wake-up for all of it.
 	 */
 	while (!list_empty(&due)) {
 		n = 0;
@@ -359,16 +422,35 @@ void kevent_recheck_all(struct kevent_queue *kq)
 			list_del_init(&kev->recheck_link);
 			kev->state &= ~(KEVENT_STATE_RECHECK |
 					KEVENT_STATE_WOKEN);
-			batch[n++] = kev;
+			hit[n++].kev = kev;
 			if (n == KEVENT_RECHECK_BATCH)
 				break;
 		}
 		spin_unlock_irq(&kq->lock);
-		for (i = 0; i < n; i++)
-			batch[i]->source->recheck(batch[i]);
+		/* hit[i].kev is read before hit[nr_hits] is written: i >= nr_hits. */
+		nr_hits = 0;
+		for (i = 0; i < n; i++) {
+			kev = hit[i].kev;
+			if (kev->source->recheck(kev, &hit[nr_hits].report))
+				hit[nr_hits++].kev = kev;
+		}
 		spin_lock_irq(&kq->lock);
+		nr_posted = 0;
+		wake_all = false;
+		for (i = 0; i < nr_hits; i++) {
+			kev = hit[i].kev;
+			if (!kevent_ready_locked(kq, kev, &hit[i].report, &held))
+				continue;
+			nr_posted++;
+			wake_all |= !kevent_waiters_to_wake(kev);
+		}
+		if (nr_posted)
+			pollers |= kevent_wake(kq, wake_all ? 0 : nr_posted);
 	}
 	spin_unlock_irq(&kq->lock);
+	/* Process context, no lock held: the pollers can be woken here. */
+	if (pollers)
+		kevent_wake_pollers(kq);
 }
 
 /**
