@@ -364,7 +364,7 @@ struct kevent_recheck_hit {
  * kevent_recheck_one - evaluate @kev again now and report it if it holds
  * @kev:	the registration
  *
- * For a source that arms anew (MODIFY, ENABLE). Called under the queue
+ * For a registration armed anew (MODIFY, ENABLE). Called under the queue
  * mutex.
  */
 void kevent_recheck_one(struct kevent *kev)
