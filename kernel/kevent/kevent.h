@@ -230,6 +230,7 @@ void kevent_reap(struct kevent_queue *kq);
 void kevent_remove(struct kevent_queue *kq, struct kevent *kev);
 struct kevent_queue *kevent_queue_get(struct fd f);
 struct kevent_queue *kevent_queue_from_file(struct file *file);
+void kevent_queue_setup(struct kevent_queue *kq);
 void kevent_queue_put(struct kevent_queue *kq);
 
 /* ring.c */

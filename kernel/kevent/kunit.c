@@ -128,13 +128,7 @@ static struct kevent *kevent_test_setup(struct kunit *test, unsigned int nr)
 
 	KUNIT_ASSERT_NOT_NULL(test, kq);
 	KUNIT_ASSERT_NOT_NULL(test, kev);
-	spin_lock_init(&kq->lock);
-	INIT_LIST_HEAD(&kq->ready);
-	INIT_LIST_HEAD(&kq->deferred);
-	INIT_LIST_HEAD(&kq->reap);
-	INIT_LIST_HEAD(&kq->recheck);
-	init_waitqueue_head(&kq->wait);
-	init_waitqueue_head(&kq->poll_wait);
+	kevent_queue_setup(kq);
 	for (i = 0; i < nr; i++) {
 		INIT_LIST_HEAD(&kev[i].ready_link);
 		INIT_LIST_HEAD(&kev[i].recheck_link);
@@ -314,7 +308,7 @@ static void kevent_index_sorted_unique(struct kunit *test)
 
 	KUNIT_ASSERT_NOT_NULL(test, kq);
 	KUNIT_ASSERT_NOT_NULL(test, kev);
-	kq->index = RB_ROOT;
+	kevent_queue_setup(kq);
 
 	/*
 	 * Insert in a scrambled order, alternating types, as kevent_add()

@@ -360,6 +360,26 @@ struct kevent_queue *kevent_queue_get(struct fd f)
 	return fd_file(f) ? kevent_queue_from_file(fd_file(f)) : NULL;
 }
 
+/*
+ * What a new, zeroed queue needs before use that allocates nothing: one
+ * reference, an empty index and empty lists. kevent_init() allocates the
+ * rest; the KUnit tests use queues with nothing more.
+ */
+void kevent_queue_setup(struct kevent_queue *kq)
+{
+	refcount_set(&kq->ref, 1);
+	mutex_init(&kq->mutex);
+	kq->index = RB_ROOT;
+	INIT_LIST_HEAD(&kq->reap);
+	spin_lock_init(&kq->lock);
+	INIT_LIST_HEAD(&kq->ready);
+	INIT_LIST_HEAD(&kq->deferred);
+	INIT_LIST_HEAD(&kq->recheck);
+	init_waitqueue_head(&kq->wait);
+	init_waitqueue_head(&kq->poll_wait);
+	init_irq_work(&kq->poll_work, kevent_poll_work);
+}
+
 SYSCALL_DEFINE2(kevent_init, const struct kevent_init_args __user *, uargs,
 		size_t, usize)
 {
@@ -389,17 +409,7 @@ SYSCALL_DEFINE2(kevent_init, const struct kevent_init_args __user *, uargs,
 	kq = kzalloc(sizeof(*kq), GFP_KERNEL_ACCOUNT);
 	if (!kq)
 		return -ENOMEM;
-	refcount_set(&kq->ref, 1);
-	mutex_init(&kq->mutex);
-	kq->index = RB_ROOT;
-	INIT_LIST_HEAD(&kq->reap);
-	spin_lock_init(&kq->lock);
-	INIT_LIST_HEAD(&kq->ready);
-	INIT_LIST_HEAD(&kq->deferred);
-	INIT_LIST_HEAD(&kq->recheck);
-	init_waitqueue_head(&kq->wait);
-	init_waitqueue_head(&kq->poll_wait);
-	init_irq_work(&kq->poll_work, kevent_poll_work);
+	kevent_queue_setup(kq);
 
 	err = -ENOMEM;
 	kq->ucounts = get_ucounts(current_ucounts());
