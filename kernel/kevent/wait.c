@@ -218,34 +218,37 @@ bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev)
 	       kevent_wake(kq, kevent_waiters_to_wake(kev));
 }
 
+/* What kevent_ready_locked() did with a report. */
+enum kevent_ready_result {
+	/* the waiters have a new event: the caller calls kevent_wake() */
+	KEVENT_READY_POSTED	= 1,
+	/* the event is not delivered yet: what kevent_ready() returns */
+	KEVENT_READY_HELD	= 2,
+};
+
 /*
- * kevent_ready() with kq->lock held, minus the wake-up. Returns true if it
- * gave the waiters a new event: the caller then calls kevent_wake(). Sets
- * *@held to what kevent_ready() returns.
+ * kevent_ready() with kq->lock held, minus the wake-up. Returns a mask of
+ * enum kevent_ready_result.
  */
-static __always_inline bool kevent_ready_locked(struct kevent_queue *kq,
-						struct kevent *kev,
-						const struct kevent_report *r,
-						bool *held)
+static __always_inline unsigned int
+kevent_ready_locked(struct kevent_queue *kq, struct kevent *kev,
+		    const struct kevent_report *r)
 {
-	bool posted;
+	unsigned int result;
 
 	if (kq->ring && kevent_ring_post_direct(kq, kev, r->mask, r->count,
-						r->value, r->ret_flags)) {
-		*held = false;
-		return true;
-	}
-	if (kev->state & KEVENT_STATE_DEAD) {
-		*held = true;
-		return false;
-	}
+						r->value, r->ret_flags))
+		return KEVENT_READY_POSTED;
+	if (kev->state & KEVENT_STATE_DEAD)
+		return KEVENT_READY_HELD;
 	kev->pending_mask |= r->mask;
 	kev->pending_count += r->count;
 	kev->pending_value = r->value;
 	kev->pending_ret_flags |= r->ret_flags;
-	posted = kevent_post_no_wake(kq, kev);
-	*held = kev->pending_count || (kev->state & KEVENT_STATE_DISABLED);
-	return posted;
+	result = kevent_post_no_wake(kq, kev) ? KEVENT_READY_POSTED : 0;
+	if (kev->pending_count || (kev->state & KEVENT_STATE_DISABLED))
+		result |= KEVENT_READY_HELD;
+	return result;
 }
 
 /**
@@ -273,16 +276,18 @@ bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		.count = count, .value = value,
 	};
 	struct kevent_queue *kq = kev->queue;
+	unsigned int result;
 	unsigned long flags;
-	bool wake = false, held;
+	bool wake = false;
 
 	spin_lock_irqsave(&kq->lock, flags);
-	if (kevent_ready_locked(kq, kev, &report, &held))
+	result = kevent_ready_locked(kq, kev, &report);
+	if (result & KEVENT_READY_POSTED)
 		wake = kevent_wake(kq, kevent_waiters_to_wake(kev));
 	spin_unlock_irqrestore(&kq->lock, flags);
 	if (wake)
 		kevent_wake_pollers_later(kq);
-	return held;
+	return result & KEVENT_READY_HELD;
 }
 
 /**
@@ -385,7 +390,7 @@ void kevent_recheck_all(struct kevent_queue *kq)
 	/* Only hit[0..n) is read, each written first: no stack clearing. */
 	struct kevent_recheck_hit hit[KEVENT_RECHECK_BATCH] __uninitialized;
 	struct kevent *kev, *next;
-	bool pollers = false, wake_all, held;
+	bool pollers = false, wake_all;
 	unsigned int i, n, nr_hits;
 	int nr_posted;
 	LIST_HEAD(due);
@@ -439,7 +444,8 @@ void kevent_recheck_all(struct kevent_queue *kq)
 		wake_all = false;
 		for (i = 0; i < nr_hits; i++) {
 			kev = hit[i].kev;
-			if (!kevent_ready_locked(kq, kev, &hit[i].report, &held))
+			if (!(kevent_ready_locked(kq, kev, &hit[i].report) &
+			      KEVENT_READY_POSTED))
 				continue;
 			nr_posted++;
 			wake_all |= !kevent_waiters_to_wake(kev);
