@@ -427,7 +427,7 @@ TEST_F(sq, sig_sigchld_child_exit_status)
 	int status;
 	pid_t pid;
 
-	ASSERT_NE(SIG_ERR, signal(SIGCHLD, SIG_DFL));
+	ASSERT_TRUE(signal(SIGCHLD, SIG_DFL) != SIG_ERR);
 	ASSERT_EQ(0, block_sig(SIGCHLD));
 	ASSERT_EQ(0, sig_add(self->fd, SIGCHLD, KEVENT_SIGNAL_CONSUME, 17));
 	pid = fork();

@@ -157,8 +157,7 @@ TEST_F_TIMEOUT(st, hundred_thousand_registrations, 900)
 	unsigned int got = 0, rounds = 0;
 	int fd, n, i;
 
-	ASSERT_TRUE(seen);
-	ASSERT_TRUE(all);
+	ASSERT_TRUE(seen && all);
 	fd = kt_queue(0, 0);
 	ASSERT_LE(0, fd);
 	for (i = 0; i < NREGS; i++)
@@ -201,7 +200,7 @@ TEST_F_TIMEOUT(st, hundred_thousand_through_overflowing_ring, 900)
 	unsigned int got = 0, idle = 0;
 	int fd, n;
 
-	ASSERT_TRUE(seen);
+	ASSERT_TRUE(!!seen);
 	fd = kt_queue(4096, 0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, kevent_ring_mmap(fd, 4096, &map));
@@ -239,9 +238,7 @@ TEST_F_TIMEOUT(st, ten_thousand_sockets, 900)
 	unsigned char *seen = calloc(NSOCKS, 1);
 	int fd, i, k, n, got, rounds;
 
-	ASSERT_TRUE(sock);
-	ASSERT_TRUE(index);
-	ASSERT_TRUE(seen);
+	ASSERT_TRUE(sock && index && seen);
 	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
 	fd = kt_queue(0, 0);
 	ASSERT_LE(0, fd);
