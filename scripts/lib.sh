@@ -93,6 +93,17 @@ kmake() {
 	make -C "$src" O="$obj" -j"$JOBS" "$@"
 }
 
+# no_warnings LOG WHAT: fail (return 1) if build log LOG has compiler or sparse
+# warnings or errors, after printing the first 20 and how many there are.
+no_warnings() {
+	local log=$1 what=$2 n
+	n=$(grep -Ec '(warning|error):' "$log" || true)
+	[ "$n" != 0 ] || return 0
+	grep -E '(warning|error):' "$log" | head -n 20 | sed 's/^/[lab]   /' >&2
+	say "$what: $n warning(s) (log: ${log#"$ROOT"/})"
+	return 1
+}
+
 # Run a command with output in a log file; print a progress line every 20 seconds
 # (number of log lines and the last one) and the log tail on failure.
 run_logged() {
