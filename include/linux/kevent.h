@@ -101,7 +101,9 @@ struct kevent_report {
  * @flags_mask:	type-specific ukevent.flags bits the source accepts
  * @attach:	validate @uk and arm the registration; may sleep; called
  *		under the queue mutex before the registration is visible
- * @modify:	re-arm with the new parameters of @uk; may sleep; optional
+ * @modify:	validate @uk, then call kevent_reset(@kev, @uk) before
+ *		re-arming with the new parameters, so that the first report
+ *		of the re-armed origin carries them; may sleep
  * @detach:	disarm; may sleep; after it returns no callback of the
  *		source may touch @kev any more
  * @trigger:	KEVENT_CTL_TRIGGER; optional
@@ -147,7 +149,7 @@ static inline int kevent_check_data_zero(const struct ukevent *uk,
 void kevent_source_register(const struct kevent_source *source);
 bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		  u32 ret_flags);
-void kevent_reset(struct kevent *kev);
+void kevent_reset(struct kevent *kev, const struct ukevent *uk);
 void kevent_request_recheck(struct kevent *kev);
 void kevent_recheck_later(struct kevent *kev);
 

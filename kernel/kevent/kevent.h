@@ -17,9 +17,10 @@
  *			recheck_wanted and the kernel's ring state (tail,
  *			overflow, deferred_head).
  *   queue->wait.lock	taken by wake-ups issued under queue->lock.
- *   queue->poll_wait.lock  taken after queue->lock is dropped, in process
- *			context or the queue's irq_work, never from event
- *			context; see kevent_wake_pollers().
+ *   kevent_waking.lock	per-CPU local lock, and queue->poll_wait.lock
+ *			inside it: taken after queue->lock is dropped, in
+ *			process context or the queue's irq_work, never from
+ *			event context; see kevent_wake_pollers().
  *
  * Lifetime: a struct kevent lives from ADD until the queue mutex holder
  * that unlinks it from the index has called source->detach() and taken it

@@ -502,9 +502,9 @@ int kevent_poll_modify(struct kevent *kev, const struct ukevent *uk)
 
 	if (err)
 		return err;
-	WRITE_ONCE(kp->interest, kevent_poll_interest_of(kp->ops, uk));
 	/* Forget what the old mask reported; the caller re-polls. */
-	kevent_reset(kev);
+	kevent_reset(kev, uk);
+	WRITE_ONCE(kp->interest, kevent_poll_interest_of(kp->ops, uk));
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <linux/fs.h>
 #include <linux/init.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -29,6 +30,7 @@ void __init kevent_source_register(const struct kevent_source *source)
 {
 	if (WARN_ON(!source->type || source->type >= KEVENT_TYPE_MAX ||
 		    source->size < sizeof(struct kevent) ||
+		    !source->attach || !source->modify || !source->detach ||
 		    kevent_sources[source->type]))
 		return;
 	kevent_sources[source->type] = source;
@@ -191,23 +193,17 @@ static int kevent_add(struct kevent_queue *kq,
 	return err;
 }
 
+/*
+ * The source takes the new udata, flags and event (kevent_reset()) before
+ * it re-arms: a report of the re-armed origin never goes out under the old
+ * ones (an old ONESHOT would remove the registration MODIFY just armed).
+ */
 static int kevent_modify(struct kevent *kev, const struct ukevent *uk)
 {
-	struct kevent_queue *kq = kev->queue;
-	int err = 0;
+	int err = kev->source->modify(kev, uk);
 
-	if (kev->source->modify) {
-		err = kev->source->modify(kev, uk);
-		if (err)
-			return err;
-	}
-
-	spin_lock_irq(&kq->lock);
-	kev->udata = uk->udata;
-	kev->flags = uk->flags & ~KEVENT_REQ_DISABLED;
-	kev->event = uk->event;
-	spin_unlock_irq(&kq->lock);
-
+	if (err)
+		return err;
 	/* Level sources report the new condition if it holds already. */
 	if (kev->source->level)
 		kevent_recheck_one(kev);
@@ -221,7 +217,7 @@ static void kevent_enable(struct kevent *kev)
 
 	if (kev->source->level) {
 		/* Level sources report the condition as it is now. */
-		kevent_reset(kev);
+		kevent_reset(kev, NULL);
 		spin_lock_irq(&kq->lock);
 		kev->state &= ~KEVENT_STATE_DISABLED;
 		spin_unlock_irq(&kq->lock);
@@ -256,8 +252,10 @@ static int kevent_ctl_one(struct kevent_queue *kq, const struct ukevent *uk)
 	const struct kevent_source *source = NULL;
 	struct kevent *kev;
 
+	/* type is the caller's: no speculative load past the table. */
 	if (uk->type && uk->type < KEVENT_TYPE_MAX)
-		source = kevent_sources[uk->type];
+		source = kevent_sources[array_index_nospec(uk->type,
+							   KEVENT_TYPE_MAX)];
 	if (!source || !uk->op || uk->op > KEVENT_CTL_TRIGGER)
 		return -EINVAL;
 	if (uk->flags & ~(KEVENT_REQ_MASK | source->flags_mask))
@@ -331,7 +329,16 @@ static __poll_t kevent_queue_poll(struct file *file, poll_table *wait)
 {
 	struct kevent_queue *kq = file->private_data;
 
-	poll_wait(file, &kq->poll_wait, wait);
+	if (!poll_does_not_wait(wait)) {
+		poll_wait(file, &kq->poll_wait, wait);
+		/*
+		 * The entry is on poll_wait before we look at the queue: pairs
+		 * with the smp_mb() in kevent_wake() between an event and its
+		 * lockless look at poll_wait, which add_wait_queue()'s unlock
+		 * alone does not order against our loads (as sock_poll_wait()).
+		 */
+		smp_mb();
+	}
 	return kevent_queue_has_events(kq) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 

@@ -133,7 +133,7 @@ static int kevent_signal_modify(struct kevent *kev, const struct ukevent *uk)
 	int err = kevent_signal_check(uk);
 
 	if (!err)
-		kevent_reset(kev);
+		kevent_reset(kev, uk);
 	return err;
 }
 
@@ -176,6 +176,27 @@ static void kevent_signal_store(struct kevent_signal *ks,
 }
 
 /*
+ * Whether the registration can take one more instance now: none of its
+ * events is undelivered, and it is neither disabled nor a oneshot that
+ * fired (an instance dequeued then would be held in the kernel, or lost,
+ * instead of staying pending in the process). Under the queue mutex and
+ * the siglock only this source reports for it, and a registration with
+ * nothing pending is on no list that a delivery walks, so the answer holds
+ * until the caller reports.
+ */
+static bool kevent_signal_can_take(struct kevent *kev)
+{
+	struct kevent_queue *kq = kev->queue;
+	bool can_take;
+
+	spin_lock(&kq->lock);
+	can_take = !kev->pending_count &&
+		   !(kev->state & (KEVENT_STATE_DISABLED | KEVENT_STATE_DEAD));
+	spin_unlock(&kq->lock);
+	return can_take;
+}
+
+/*
  * Consume mode, process context under the queue mutex: dequeue pending
  * instances of the signal, one per event, while the registration can take
  * one. Only a thread of the registering process can dequeue. Each event is
@@ -201,8 +222,7 @@ static bool kevent_signal_recheck(struct kevent *kev,
 	/* dequeue_signal() takes the signals outside this mask. */
 	siginitsetinv(&blocked, sigmask(kev->id));
 	spin_lock_irq(&ks->sighand->siglock);
-	/* One undelivered instance at a time: stop while one is pending. */
-	while (!READ_ONCE(kev->pending_count) &&
+	while (kevent_signal_can_take(kev) &&
 	       dequeue_signal(&blocked, &info, &type)) {
 		spin_lock(&kq->lock);
 		kevent_signal_store(ks, &info);

@@ -33,24 +33,27 @@ static struct kevent_timer *to_kevent_timer(struct kevent *kev)
  * ring, nobody harvesting, disabled), the timer only has to count, so it
  * fires at most once a tick: with an interval of a few nanoseconds it
  * would otherwise keep the CPU in interrupt context, at no one's request.
- * The periods it skips are all in the past when it fires next, and are
- * counted then (carry): the counts stay exact, the skipped expirations
- * are only reported up to a tick later.
+ * So does a timer whose period is shorter than its own interrupt takes
+ * (more than one period had passed when it fired), even while user space
+ * keeps room in the ring. The periods it skips are all in the past when
+ * it fires next, and are counted then (carry): the counts stay exact,
+ * the skipped expirations are only reported up to a tick later.
  */
 static enum hrtimer_restart kevent_timer_fn(struct hrtimer *timer)
 {
 	struct kevent_timer *kt = container_of(timer, struct kevent_timer,
 					       timer);
 	ktime_t soonest;
+	u64 expired;
 
 	if (!kt->interval) {
 		kevent_ready(&kt->kev, KEVENT_TIMER_EXPIRED, 1, 0, 0);
 		return HRTIMER_NORESTART;
 	}
-	/* Counts this expiry and every period missed since. */
-	if (kevent_ready(&kt->kev, KEVENT_TIMER_EXPIRED,
-			 hrtimer_forward_now(timer, kt->interval) + kt->carry,
-			 0, 0)) {
+	/* This expiry and every period missed since. */
+	expired = hrtimer_forward_now(timer, kt->interval);
+	if (kevent_ready(&kt->kev, KEVENT_TIMER_EXPIRED, expired + kt->carry,
+			 0, 0) || expired > 1) {
 		soonest = ktime_add_ns(hrtimer_cb_get_time(timer), TICK_NSEC);
 		kt->carry = hrtimer_forward(timer, soonest, kt->interval);
 	} else {
@@ -104,7 +107,7 @@ static int kevent_timer_modify(struct kevent *kev, const struct ukevent *uk)
 	if (err)
 		return err;
 	hrtimer_cancel(&kt->timer);
-	kevent_reset(kev);
+	kevent_reset(kev, uk);
 	kevent_timer_start(kt, uk);
 	return 0;
 }

@@ -14,6 +14,16 @@ static int kevent_user_attach(struct kevent *kev, const struct ukevent *uk)
 	return kevent_check_data_zero(uk, 0);
 }
 
+/* MODIFY drops the triggers not yet delivered, as other sources do. */
+static int kevent_user_modify(struct kevent *kev, const struct ukevent *uk)
+{
+	int err = kevent_check_data_zero(uk, 0);
+
+	if (!err)
+		kevent_reset(kev, uk);
+	return err;
+}
+
 static int kevent_user_trigger(struct kevent *kev, const struct ukevent *uk)
 {
 	/* data[0] is the value passed on; the rest must be zero. */
@@ -34,7 +44,7 @@ static const struct kevent_source kevent_user_source = {
 	.size		= sizeof(struct kevent),
 	.event_mask	= KEVENT_USER_TRIGGERED,
 	.attach		= kevent_user_attach,
-	.modify		= kevent_user_attach,
+	.modify		= kevent_user_modify,
 	.detach		= kevent_user_detach,
 	.trigger	= kevent_user_trigger,
 };

@@ -17,6 +17,7 @@
 
 #include <linux/file.h>
 #include <linux/hrtimer.h>
+#include <linux/local_lock.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
@@ -36,7 +37,8 @@ static bool kevent_wake(struct kevent_queue *kq, int nr_exclusive)
 	/*
 	 * One full barrier orders the state update before both checks, as
 	 * wq_has_sleeper() does for one; it pairs with the barrier in
-	 * set_current_state() of the waiters and pollers.
+	 * set_current_state() of the waiters (prepare_to_wait_exclusive())
+	 * and with the smp_mb() in kevent_queue_poll() of the pollers.
 	 */
 	smp_mb();
 	/* Waiters: ordered after the update by the smp_mb() above. */
@@ -46,8 +48,22 @@ static bool kevent_wake(struct kevent_queue *kq, int nr_exclusive)
 	return waitqueue_active(&kq->poll_wait);
 }
 
-/* The queue whose pollers this CPU is waking, if any. */
-static DEFINE_PER_CPU(struct kevent_queue *, kevent_waking);
+/*
+ * The queue whose pollers this CPU is waking, if any, and the task doing
+ * it. The local lock keeps them ours: interrupts off, or on PREEMPT_RT,
+ * where the pollers' callbacks take sleeping locks, a per-CPU lock with
+ * migration disabled; there another task can run on this CPU meanwhile,
+ * and its events are not covered by this wake-up (the task tells).
+ */
+struct kevent_waking {
+	local_lock_t		lock;
+	struct kevent_queue	*queue;
+	struct task_struct	*task;
+};
+
+static DEFINE_PER_CPU(struct kevent_waking, kevent_waking) = {
+	.lock = INIT_LOCAL_LOCK(lock),
+};
 
 /*
  * Wake poll(), select() and epoll watchers of the queue fd, and kevent
@@ -58,22 +74,22 @@ static DEFINE_PER_CPU(struct kevent_queue *, kevent_waking);
  * A watch chain can come back to this queue through a file kevent cannot
  * see into (the queue watches an epoll file that watches the queue). The
  * callback of that watch finds the queue in kevent_waking and does not
- * wake its pollers again: the wake-up in progress covers it. Interrupts
- * are off, so kevent_waking stays ours.
+ * wake its pollers again: the wake-up in progress covers it. Calls do not
+ * nest: a watcher's callback only queues the irq_work.
  */
 void kevent_wake_pollers(struct kevent_queue *kq)
 {
-	struct kevent_queue *prev;
 	unsigned long flags;
 
-	local_irq_save(flags);
-	prev = __this_cpu_read(kevent_waking);
-	__this_cpu_write(kevent_waking, kq);
+	local_lock_irqsave(&kevent_waking.lock, flags);
+	__this_cpu_write(kevent_waking.queue, kq);
+	__this_cpu_write(kevent_waking.task, current);
 	spin_lock(&kq->poll_wait.lock);
 	wake_up_locked_poll(&kq->poll_wait, EPOLLIN | EPOLLRDNORM);
 	spin_unlock(&kq->poll_wait.lock);
-	__this_cpu_write(kevent_waking, prev);
-	local_irq_restore(flags);
+	__this_cpu_write(kevent_waking.task, NULL);
+	__this_cpu_write(kevent_waking.queue, NULL);
+	local_unlock_irqrestore(&kevent_waking.lock, flags);
 }
 
 /*
@@ -88,7 +104,8 @@ void kevent_wake_pollers(struct kevent_queue *kq)
  */
 static void kevent_wake_pollers_later(struct kevent_queue *kq)
 {
-	if (this_cpu_read(kevent_waking) != kq)
+	if (this_cpu_read(kevent_waking.queue) != kq ||
+	    this_cpu_read(kevent_waking.task) != current)
 		irq_work_queue(&kq->poll_work);
 }
 
@@ -462,16 +479,23 @@ void kevent_recheck_all(struct kevent_queue *kq)
 /**
  * kevent_reset - forget what @kev had pending and not yet delivered
  * @kev:	the registration
+ * @uk:		for MODIFY, the change: take its udata, flags and event too
  *
- * For sources re-arming a registration on MODIFY, and for re-enabling a
- * level registration, whose state is then polled afresh. Events already
- * in the ring are not withdrawn. Called under the queue mutex.
+ * For sources' ->modify(), before they re-arm the origin, and for
+ * re-enabling a level registration (@uk NULL), whose state is then polled
+ * afresh. Events already in the ring are not withdrawn. Called under the
+ * queue mutex.
  */
-void kevent_reset(struct kevent *kev)
+void kevent_reset(struct kevent *kev, const struct ukevent *uk)
 {
 	struct kevent_queue *kq = kev->queue;
 
 	spin_lock_irq(&kq->lock);
+	if (uk) {
+		kev->udata = uk->udata;
+		kev->flags = uk->flags & ~KEVENT_REQ_DISABLED;
+		kev->event = uk->event;
+	}
 	kev->pending_mask = 0;
 	kev->pending_count = 0;
 	kev->pending_value = 0;
@@ -494,6 +518,18 @@ static u32 kevent_avail_hint(struct kevent_queue *kq)
 	if (kq->ring)
 		return kevent_ring_avail(kq);
 	return READ_ONCE(kq->nr_ready);
+}
+
+/*
+ * Wake one more waiter for events that are available: a waiter that took
+ * a wake-up and leaves some of them (it was interrupted, or harvested
+ * fewer than there are) hands the wake-up on, as one event wakes one.
+ */
+static void kevent_pass_on_wake(struct kevent_queue *kq)
+{
+	spin_lock_irq(&kq->lock);
+	kevent_wake(kq, 1);
+	spin_unlock_irq(&kq->lock);
 }
 
 /* kevent_avail() when events may wait to enter the ring: under the lock. */
@@ -690,6 +726,30 @@ static int kevent_wait_prepare(const struct __kernel_timespec __user *uts,
 }
 
 /*
+ * Leave the wait queue on a timeout (return what is available) or a signal
+ * (-EINTR). An event may have woken this waiter, and used up its exclusive
+ * wake-up, since it last looked: once finish_wait() has taken it off the
+ * queue, a waker picks another waiter, and what an earlier one posted is
+ * visible. Take it if it is enough, as prepare_to_wait_event() makes
+ * exclusive waiters do; otherwise pass a wake-up on to the next waiter
+ * (one with a smaller min_nr), so that no event is left unread while one
+ * that could take it sleeps.
+ */
+static int kevent_wait_give_up(struct kevent_queue *kq,
+			       struct kevent_waiter *w, bool timed_out)
+{
+	u32 avail;
+
+	finish_wait(&kq->wait, &w->wq);
+	avail = kevent_avail(kq);
+	if (avail >= w->min_nr || timed_out)
+		return avail;
+	if (avail)
+		kevent_pass_on_wake(kq);
+	return -EINTR;
+}
+
+/*
  * kevent_wait_events() when fewer than @min_nr events are available: sleep
  * until there are, the timeout passes or a signal arrives (-EINTR). One
  * hrtimer sleeper per wait. Out of line, so that a call that does not
@@ -711,7 +771,7 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 	for (;;) {
 		prepare_to_wait_exclusive(&kq->wait, &w.wq, TASK_INTERRUPTIBLE);
 		avail = kevent_avail(kq);
-		if (avail >= min_nr || timed_out) {
+		if (avail >= min_nr) {
 			ret = avail;
 			break;
 		}
@@ -721,8 +781,8 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 			kevent_recheck(kq);
 			continue;
 		}
-		if (signal_pending(current)) {
-			ret = -EINTR;
+		if (timed_out || signal_pending(current)) {
+			ret = kevent_wait_give_up(kq, &w, timed_out);
 			break;
 		}
 		if (!schedule_hrtimeout_range_clock(to->infinite ? NULL :
@@ -836,6 +896,9 @@ SYSCALL_DEFINE6(kevent_get_events, int, fd, struct ukevent __user *, events,
 	if (!kq || !max_nr || min_nr > max_nr ||
 	    max_nr > INT_MAX / sizeof(struct ukevent))
 		goto out;
+	/* A ring never holds more than its entries: such a wait never ends. */
+	if (kq->ring && min_nr > kq->ring_entries)
+		goto out;
 
 	ret = kevent_wait_prepare(timeout, uargs, &to);
 	if (ret)
@@ -856,11 +919,8 @@ SYSCALL_DEFINE6(kevent_get_events, int, fd, struct ukevent __user *, events,
 		ret = err;
 
 	/* Pass on a wake-up this caller took but did not use up. */
-	if (ret >= 0 && kevent_avail_hint(kq)) {
-		spin_lock_irq(&kq->lock);
-		kevent_wake(kq, false);
-		spin_unlock_irq(&kq->lock);
-	}
+	if (ret >= 0 && kevent_avail_hint(kq))
+		kevent_pass_on_wake(kq);
 	restore_saved_sigmask_unless(ret == -EINTR);
 out:
 	fdput(f);

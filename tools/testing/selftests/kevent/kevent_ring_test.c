@@ -156,6 +156,29 @@ TEST(ring_wait_min_nr_above_entries_einval)
 	close(fd);
 }
 
+/*
+ * kevent_get_events() on a ring queue takes its events from the ring, which
+ * never holds more than its entries: a larger min_nr could never be met,
+ * even with more events ready than that.
+ */
+TEST(ring_get_events_min_nr_above_entries_einval)
+{
+	struct ukevent ev[16];
+	int fd = kt_queue(6, 0);	/* rounded up to 8 */
+	int i;
+
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 10; i++) {
+		ASSERT_EQ(0, kt_user_add(fd, i, 0, 0));
+		ASSERT_EQ(0, kt_trigger(fd, i, 1));
+	}
+	EXPECT_EQ(-1, kt_get(fd, ev, 9, 16, 1000));
+	EXPECT_EQ(EINVAL, errno);
+	/* The largest min_nr the ring can meet is fine, at once. */
+	EXPECT_EQ(8, kt_get(fd, ev, 8, 16, 1000));
+	close(fd);
+}
+
 TEST(ring_wait_bad_fd)
 {
 	int p[2];

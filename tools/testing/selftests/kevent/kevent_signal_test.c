@@ -363,6 +363,86 @@ TEST(sig_rt_burst_1000_ring_each_once)
 	close(fd);
 }
 
+static int sigqueue_int(int sig, int value)
+{
+	union sigval v;
+
+	memset(&v, 0, sizeof(v));
+	v.sival_int = value;
+	return sigqueue(getpid(), sig, v);
+}
+
+/*
+ * Consume with KEVENT_REQ_ONESHOT on a ring queue: one instance is taken,
+ * the other stays pending in the process (it was once dequeued with the
+ * registration already gone, and lost).
+ */
+TEST(sig_consume_oneshot_ring_takes_one_instance)
+{
+	struct kevent_ring_map map;
+	struct ukevent *ev;
+	int sig = SIGRTMIN;
+	int fd;
+
+	ASSERT_EQ(0, block_sig(sig));
+	fd = kt_queue(8, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
+	ASSERT_EQ(0, sig_add(fd, sig, KEVENT_SIGNAL_CONSUME |
+			     KEVENT_REQ_ONESHOT, 0));
+	ASSERT_EQ(0, sigqueue_int(sig, 1));
+	ASSERT_EQ(0, sigqueue_int(sig, 2));
+	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
+	ev = kevent_ring_peek(map.ring);
+	ASSERT_TRUE(!!ev);
+	EXPECT_EQ(1ULL, ev->sig.value);
+	kevent_ring_advance(map.ring, 1);
+	EXPECT_EQ(0, kt_wait(fd, 1, 50));
+	EXPECT_EQ(1, sig_is_pending(sig));
+	/* The registration is gone. */
+	EXPECT_EQ(-ENOENT, kt_op(fd, KEVENT_SIGNAL, sig, KEVENT_CTL_REMOVE));
+	kevent_ring_munmap(&map);
+	close(fd);
+}
+
+/*
+ * Consume with KEVENT_REQ_DISPATCH on a ring queue: while disabled after
+ * its event, the next instance stays pending in the process; ENABLE
+ * reports it.
+ */
+TEST(sig_consume_dispatch_ring_leaves_pending_until_enable)
+{
+	struct kevent_ring_map map;
+	struct ukevent *ev;
+	int sig = SIGRTMIN;
+	int fd;
+
+	ASSERT_EQ(0, block_sig(sig));
+	fd = kt_queue(8, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
+	ASSERT_EQ(0, sig_add(fd, sig, KEVENT_SIGNAL_CONSUME |
+			     KEVENT_REQ_DISPATCH, 0));
+	ASSERT_EQ(0, sigqueue_int(sig, 1));
+	ASSERT_EQ(0, sigqueue_int(sig, 2));
+	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
+	ev = kevent_ring_peek(map.ring);
+	ASSERT_TRUE(!!ev);
+	EXPECT_EQ(1ULL, ev->sig.value);
+	kevent_ring_advance(map.ring, 1);
+	EXPECT_EQ(0, kt_wait(fd, 1, 50));
+	EXPECT_EQ(1, sig_is_pending(sig));
+	ASSERT_EQ(0, kt_op(fd, KEVENT_SIGNAL, sig, KEVENT_CTL_ENABLE));
+	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
+	ev = kevent_ring_peek(map.ring);
+	ASSERT_TRUE(!!ev);
+	EXPECT_EQ(2ULL, ev->sig.value);
+	kevent_ring_advance(map.ring, 1);
+	EXPECT_EQ(0, sig_is_pending(sig));
+	kevent_ring_munmap(&map);
+	close(fd);
+}
+
 /* The same on a queue without ring: at most one event per call. */
 TEST(sig_rt_burst_1000_noring_each_once)
 {

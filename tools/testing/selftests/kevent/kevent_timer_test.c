@@ -389,6 +389,78 @@ TEST_F(q, timer_remove_cancels_and_drops_pending)
 	EXPECT_EQ(0, kt_get(self->fd, ev, 1, 8, 50));
 }
 
+/*
+ * A 1 ns period, far shorter than the timer interrupt, on a ring that user
+ * space keeps empty: the timer still fires at most about once a tick, so
+ * its events come at most that often, and they count every period.
+ */
+TEST(timer_tiny_period_fires_once_a_tick_with_room_in_ring)
+{
+	struct kevent_ring_map map;
+	__u64 a0, t_end, sum = 0, events = 0;
+	unsigned int n, i;
+	int fd = kt_queue(1024, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 1024, &map));
+	a0 = kt_mono();
+	ASSERT_EQ(0, kt_timer_add(fd, 1, 1, 1, CLOCK_MONOTONIC, 0, 0));
+	t_end = a0 + 200 * MS;
+	while (kt_mono() < t_end) {
+		n = kevent_ring_count(map.ring);
+		for (i = 0; i < n; i++)
+			sum += kevent_ring_get(map.ring, i)->data[0];
+		kevent_ring_advance(map.ring, n);
+		events += n;
+	}
+	ASSERT_EQ(0, kt_op(fd, KEVENT_TIMER, 1, KEVENT_CTL_REMOVE));
+	/* 200 ticks in 200 ms at HZ=1000, the highest HZ; twice that. */
+	EXPECT_GE(400ULL, events);
+	EXPECT_LT(0ULL, events);
+	/* Each event counts the periods since the last: about 1e6 per ms. */
+	EXPECT_LT(100 * MS, sum);
+	EXPECT_GE(kt_expirations(a0, 1, 1, kt_mono()), sum);
+	kevent_ring_munmap(&map);
+	close(fd);
+}
+
+/*
+ * MODIFY re-arms a oneshot timer as a plain one that expires at once: its
+ * first expiry carries the new flags and udata, however soon it comes, so
+ * the registration stays (under the old ONESHOT it would be removed).
+ * Many rounds, each giving the expiry a chance to beat the update.
+ */
+TEST(timer_modify_first_expiry_has_new_flags)
+{
+	struct kevent_ring_map map;
+	struct ukevent ch, *ev;
+	int fd = kt_queue(64, 0);
+	int round;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 64, &map));
+	for (round = 0; round < 1000; round++) {
+		ASSERT_EQ(0, kt_timer_add(fd, round, 10000 * MS, 0,
+					  CLOCK_MONOTONIC, KEVENT_REQ_ONESHOT,
+					  1));
+		kevent_prep_timer(&ch, round, 0, 0, CLOCK_MONOTONIC, 0, 2);
+		ch.op = KEVENT_CTL_MODIFY;
+		ASSERT_EQ(0, kt_ctl1(fd, &ch));
+		ASSERT_EQ(1, kt_wait(fd, 1, 2000));
+		ev = kevent_ring_peek(map.ring);
+		ASSERT_TRUE(!!ev);
+		EXPECT_EQ(2ULL, ev->udata);
+		EXPECT_EQ(0U, ev->flags);
+		kevent_ring_advance(map.ring, 1);
+		ASSERT_EQ(0, kt_op(fd, KEVENT_TIMER, round,
+				   KEVENT_CTL_REMOVE)) {
+			TH_LOG("round %d: the registration was removed", round);
+		}
+	}
+	kevent_ring_munmap(&map);
+	close(fd);
+}
+
 /* Closing a queue with many armed timers cancels them (no crash). */
 TEST(timer_close_queue_with_armed_timers)
 {

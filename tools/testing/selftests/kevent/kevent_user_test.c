@@ -238,6 +238,13 @@ TEST_F(q, user_modify_replaces_udata_and_flags)
 	EXPECT_EQ(KEVENT_REQ_ONESHOT, ev[0].flags);
 	/* Now oneshot: gone. */
 	EXPECT_EQ(-ENOENT, kt_trigger(self->fd, 1, 0));
+	/* MODIFY drops triggers not yet delivered. */
+	ASSERT_EQ(0, kt_user_add(self->fd, 3, 0, 0));
+	ASSERT_EQ(0, kt_trigger(self->fd, 3, 7));
+	kevent_prep_user(&ch, 3, 0, 300);
+	ch.op = KEVENT_CTL_MODIFY;
+	ASSERT_EQ(0, kt_ctl1(self->fd, &ch));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
 	/* MODIFY validates like ADD. */
 	ASSERT_EQ(0, kt_user_add(self->fd, 2, 0, 0));
 	kevent_prep_user(&ch, 2, KEVENT_REQ_ONESHOT | KEVENT_REQ_DISPATCH, 0);
