@@ -33,11 +33,12 @@ static struct kevent_timer *to_kevent_timer(struct kevent *kev)
  * ring, nobody harvesting, disabled), the timer only has to count, so it
  * fires at most once a tick: with an interval of a few nanoseconds it
  * would otherwise keep the CPU in interrupt context, at no one's request.
- * So does a timer whose period is shorter than its own interrupt takes
- * (more than one period had passed when it fired), even while user space
- * keeps room in the ring. The periods it skips are all in the past when
- * it fires next, and are counted then (carry): the counts stay exact,
- * the skipped expirations are only reported up to a tick later.
+ * So does a timer with a period shorter than a tick that its own
+ * interrupt outlasts (more than one period had passed when it fired), even
+ * while user space keeps room in the ring. The periods it skips are all in
+ * the past when it fires next, and are counted then (carry): the counts
+ * stay exact, the skipped expirations are only reported up to a tick
+ * later.
  */
 static enum hrtimer_restart kevent_timer_fn(struct hrtimer *timer)
 {
@@ -53,7 +54,8 @@ static enum hrtimer_restart kevent_timer_fn(struct hrtimer *timer)
 	/* This expiry and every period missed since. */
 	expired = hrtimer_forward_now(timer, kt->interval);
 	if (kevent_ready(&kt->kev, KEVENT_TIMER_EXPIRED, expired + kt->carry,
-			 0, 0) || expired > 1) {
+			 0, 0) ||
+	    (expired > 1 && kt->interval < TICK_NSEC)) {
 		soonest = ktime_add_ns(hrtimer_cb_get_time(timer), TICK_NSEC);
 		kt->carry = hrtimer_forward(timer, soonest, kt->interval);
 	} else {

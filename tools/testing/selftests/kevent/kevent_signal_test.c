@@ -4,17 +4,19 @@
  * happens), consume mode (dequeue one instance per event with its siginfo,
  * as signalfd), RT signal bursts without loss or merging, standard signal
  * coalescing, SIGCHLD status, ordering against other sources, the atomic
- * sigmask of kevent_get_events(), fork, invalid ids and REMOVE.
+ * sigmask of kevent_get_events(), fork, invalid ids, REMOVE, and the
+ * documented effect of the registration's reference on unshare().
  *
  * Every test runs in its own process (the harness forks), so signal
  * dispositions, masks and the handler counters start fresh.
  */
+#include "kevent_test.h"
+#include "../kselftest_harness.h"
+
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-
-#include "kevent_test.h"
-#include "../kselftest_harness.h"
 
 #define MS	NSEC_PER_MSEC
 
@@ -742,6 +744,22 @@ TEST_F(sq, sig_fork_child_harvest_does_not_consume)
 	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
 	EXPECT_EQ(SI_USER, ev[0].sig.code);
 	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+}
+
+/*
+ * The registration's reference on the signal handler table counts as a
+ * sharer: unshare(CLONE_SIGHAND) fails in this single-threaded process
+ * while it exists, and works again after REMOVE.
+ */
+TEST_F(sq, sig_registration_makes_unshare_sighand_einval)
+{
+	ASSERT_EQ(0, unshare(CLONE_SIGHAND));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 0));
+	EXPECT_EQ(-1, unshare(CLONE_SIGHAND));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
+			   KEVENT_CTL_REMOVE));
+	EXPECT_EQ(0, unshare(CLONE_SIGHAND));
 }
 
 /* 0, 65, SIGKILL, SIGSTOP: EINVAL; 1 and 64 are fine. */
