@@ -374,37 +374,71 @@ static int sigqueue_int(int sig, int value)
 	return sigqueue(getpid(), sig, v);
 }
 
+/* A ring queue with SIGRTMIN blocked, for the consume cases below. */
+FIXTURE(rq)
+{
+	int fd;
+	int sig;
+	struct kevent_ring_map map;
+};
+
+FIXTURE_SETUP(rq)
+{
+	self->sig = SIGRTMIN;
+	ASSERT_EQ(0, block_sig(self->sig));
+	self->fd = kt_queue(8, 0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kevent_ring_mmap(self->fd, 8, &self->map));
+}
+
+FIXTURE_TEARDOWN(rq)
+{
+	kevent_ring_munmap(&self->map);
+	close(self->fd);
+}
+
+/* Wait for one ring entry and check that it carries signal value @value. */
+static void ring_take_sig_value(struct __test_metadata *_metadata, int fd,
+				struct kevent_ring *ring, __u64 value)
+{
+	struct ukevent *ev;
+
+	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
+	ev = kevent_ring_peek(ring);
+	ASSERT_TRUE(!!ev);
+	EXPECT_EQ(value, ev->sig.value);
+	kevent_ring_advance(ring, 1);
+}
+
+/*
+ * A consume registration with @flags and two instances queued (values 1
+ * and 2): a harvest takes the first, and nothing more is reported while
+ * the second stays pending in the process.
+ */
+static void consume_two_take_first(struct __test_metadata *_metadata, int fd,
+				   struct kevent_ring *ring, int sig,
+				   __u32 flags)
+{
+	ASSERT_EQ(0, sig_add(fd, sig, KEVENT_SIGNAL_CONSUME | flags, 0));
+	ASSERT_EQ(0, sigqueue_int(sig, 1));
+	ASSERT_EQ(0, sigqueue_int(sig, 2));
+	ring_take_sig_value(_metadata, fd, ring, 1);
+	EXPECT_EQ(0, kt_wait(fd, 1, 50));
+	EXPECT_EQ(1, sig_is_pending(sig));
+}
+
 /*
  * Consume with KEVENT_REQ_ONESHOT on a ring queue: one instance is taken,
  * the other stays pending in the process (it was once dequeued with the
  * registration already gone, and lost).
  */
-TEST(sig_consume_oneshot_ring_takes_one_instance)
+TEST_F(rq, sig_consume_oneshot_ring_takes_one_instance)
 {
-	struct kevent_ring_map map;
-	struct ukevent *ev;
-	int sig = SIGRTMIN;
-	int fd;
-
-	ASSERT_EQ(0, block_sig(sig));
-	fd = kt_queue(8, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
-	ASSERT_EQ(0, sig_add(fd, sig, KEVENT_SIGNAL_CONSUME |
-			     KEVENT_REQ_ONESHOT, 0));
-	ASSERT_EQ(0, sigqueue_int(sig, 1));
-	ASSERT_EQ(0, sigqueue_int(sig, 2));
-	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
-	ev = kevent_ring_peek(map.ring);
-	ASSERT_TRUE(!!ev);
-	EXPECT_EQ(1ULL, ev->sig.value);
-	kevent_ring_advance(map.ring, 1);
-	EXPECT_EQ(0, kt_wait(fd, 1, 50));
-	EXPECT_EQ(1, sig_is_pending(sig));
+	consume_two_take_first(_metadata, self->fd, self->map.ring, self->sig,
+			       KEVENT_REQ_ONESHOT);
 	/* The registration is gone. */
-	EXPECT_EQ(-ENOENT, kt_op(fd, KEVENT_SIGNAL, sig, KEVENT_CTL_REMOVE));
-	kevent_ring_munmap(&map);
-	close(fd);
+	EXPECT_EQ(-ENOENT, kt_op(self->fd, KEVENT_SIGNAL, self->sig,
+				 KEVENT_CTL_REMOVE));
 }
 
 /*
@@ -412,37 +446,14 @@ TEST(sig_consume_oneshot_ring_takes_one_instance)
  * its event, the next instance stays pending in the process; ENABLE
  * reports it.
  */
-TEST(sig_consume_dispatch_ring_leaves_pending_until_enable)
+TEST_F(rq, sig_consume_dispatch_ring_leaves_pending_until_enable)
 {
-	struct kevent_ring_map map;
-	struct ukevent *ev;
-	int sig = SIGRTMIN;
-	int fd;
-
-	ASSERT_EQ(0, block_sig(sig));
-	fd = kt_queue(8, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
-	ASSERT_EQ(0, sig_add(fd, sig, KEVENT_SIGNAL_CONSUME |
-			     KEVENT_REQ_DISPATCH, 0));
-	ASSERT_EQ(0, sigqueue_int(sig, 1));
-	ASSERT_EQ(0, sigqueue_int(sig, 2));
-	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
-	ev = kevent_ring_peek(map.ring);
-	ASSERT_TRUE(!!ev);
-	EXPECT_EQ(1ULL, ev->sig.value);
-	kevent_ring_advance(map.ring, 1);
-	EXPECT_EQ(0, kt_wait(fd, 1, 50));
-	EXPECT_EQ(1, sig_is_pending(sig));
-	ASSERT_EQ(0, kt_op(fd, KEVENT_SIGNAL, sig, KEVENT_CTL_ENABLE));
-	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
-	ev = kevent_ring_peek(map.ring);
-	ASSERT_TRUE(!!ev);
-	EXPECT_EQ(2ULL, ev->sig.value);
-	kevent_ring_advance(map.ring, 1);
-	EXPECT_EQ(0, sig_is_pending(sig));
-	kevent_ring_munmap(&map);
-	close(fd);
+	consume_two_take_first(_metadata, self->fd, self->map.ring, self->sig,
+			       KEVENT_REQ_DISPATCH);
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, self->sig,
+			   KEVENT_CTL_ENABLE));
+	ring_take_sig_value(_metadata, self->fd, self->map.ring, 2);
+	EXPECT_EQ(0, sig_is_pending(self->sig));
 }
 
 /* The same on a queue without ring: at most one event per call. */
