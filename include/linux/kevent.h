@@ -117,6 +117,15 @@ struct kevent_report {
  *		other re-polls of the same harvest under one hold of the
  *		queue's spinlock. A source that reports several events at
  *		once calls kevent_ready() for each and returns false.
+ * @recheck_flags: if nonzero, @recheck serves only the registrations with
+ *		one of these type-specific flags (signals: consume mode);
+ *		the others are never re-polled
+ * @may_recheck: whether the current task may run @recheck for @kev (a
+ *		signal to consume: only a thread of the registering
+ *		process); optional. A registration is never due for a task
+ *		that may not re-poll it: poll() on the queue does not count
+ *		it, a harvest leaves it to a task that may. Must not sleep;
+ *		called in process context, also under the queue's spinlock.
  * @level:	readiness is a state that @recheck re-evaluates (files),
  *		not a count of occurrences (timers, user events, signals)
  */
@@ -131,6 +140,8 @@ struct kevent_source {
 	int	(*trigger)(struct kevent *kev, const struct ukevent *uk);
 	void	(*fill)(struct kevent *kev, struct ukevent *uk);
 	bool	(*recheck)(struct kevent *kev, struct kevent_report *report);
+	u32	recheck_flags;
+	bool	(*may_recheck)(const struct kevent *kev);
 	bool	level;
 };
 
@@ -151,7 +162,6 @@ bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
 		  u32 ret_flags);
 void kevent_reset(struct kevent *kev, const struct ukevent *uk);
 void kevent_request_recheck(struct kevent *kev);
-void kevent_recheck_later(struct kevent *kev);
 
 #ifdef CONFIG_KEVENT
 DECLARE_STATIC_KEY_FALSE(kevent_files_watched);

@@ -188,6 +188,15 @@ static inline void kevent_build_event(struct kevent *kev, struct ukevent *uk,
 		kev->source->fill(kev, uk);
 }
 
+/* Whether source->recheck() serves @kev: see source->recheck_flags. */
+static inline bool kevent_has_recheck(const struct kevent *kev)
+{
+	const struct kevent_source *source = kev->source;
+
+	return source->recheck &&
+	       (!source->recheck_flags || (kev->flags & source->recheck_flags));
+}
+
 /*
  * Whether @kev's origin is polled again once everything pending has been
  * delivered: a level registration reports again while its condition
@@ -195,7 +204,7 @@ static inline void kevent_build_event(struct kevent *kev, struct ukevent *uk,
  */
 static inline bool kevent_rechecks_after_delivery(const struct kevent *kev)
 {
-	return kev->source->recheck &&
+	return kevent_has_recheck(kev) &&
 	       !(kev->source->level && (kev->flags & KEVENT_REQ_ET));
 }
 

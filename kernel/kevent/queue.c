@@ -31,6 +31,7 @@ void __init kevent_source_register(const struct kevent_source *source)
 	if (WARN_ON(!source->type || source->type >= KEVENT_TYPE_MAX ||
 		    source->size < sizeof(struct kevent) ||
 		    !source->attach || !source->modify || !source->detach ||
+		    (source->recheck_flags & ~source->flags_mask) ||
 		    kevent_sources[source->type]))
 		return;
 	kevent_sources[source->type] = source;
@@ -232,7 +233,7 @@ static void kevent_enable(struct kevent *kev)
 	if (wake)
 		kevent_wake_pollers(kq);
 	/* ...and may have more waiting at the origin. */
-	if (kev->source->recheck)
+	if (kevent_has_recheck(kev))
 		kevent_recheck_one(kev);
 }
 

@@ -197,10 +197,26 @@ static bool kevent_signal_can_take(struct kevent *kev)
 }
 
 /*
- * Consume mode, process context under the queue mutex: dequeue pending
+ * Only a thread of the registering process can dequeue its signals: the
+ * core leaves the registration to one (and another process that shares
+ * the queue sees nothing it could harvest).
+ */
+static bool kevent_signal_may_recheck(const struct kevent *kev)
+{
+	const struct kevent_signal *ks =
+		container_of_const(kev, struct kevent_signal, kev);
+
+	return kevent_current_sighand() == ks->sighand;
+}
+
+/*
+ * Consume mode, process context under the queue mutex, in a thread of the
+ * registering process (kevent_signal_may_recheck()): dequeue pending
  * instances of the signal, one per event, while the registration can take
- * one. Only a thread of the registering process can dequeue. Each event is
- * reported here, with its siginfo stored: nothing is left for the core.
+ * one. Each event is reported here, with its siginfo stored: nothing is
+ * left for the core. Observe mode has nothing to collect; the core does
+ * not re-poll it after a delivery (.recheck_flags), but a MODIFY from
+ * consume may leave it linked once.
  */
 static bool kevent_signal_recheck(struct kevent *kev,
 				  struct kevent_report *report)
@@ -213,11 +229,6 @@ static bool kevent_signal_recheck(struct kevent *kev,
 
 	if (!(kev->flags & KEVENT_SIGNAL_CONSUME))
 		return false;
-	if (kevent_current_sighand() != ks->sighand) {
-		/* Not ours to dequeue: leave it to the registering process. */
-		kevent_recheck_later(kev);
-		return false;
-	}
 
 	/* dequeue_signal() takes the signals outside this mask. */
 	siginitsetinv(&blocked, sigmask(kev->id));
@@ -256,6 +267,8 @@ static const struct kevent_source kevent_signal_source = {
 	.detach		= kevent_signal_detach,
 	.fill		= kevent_signal_fill,
 	.recheck	= kevent_signal_recheck,
+	.recheck_flags	= KEVENT_SIGNAL_CONSUME,
+	.may_recheck	= kevent_signal_may_recheck,
 };
 
 static int __init kevent_signal_init(void)

@@ -335,36 +335,25 @@ void kevent_request_recheck(struct kevent *kev)
 		kevent_wake_pollers_later(kq);
 }
 
-/**
- * kevent_recheck_later - leave @kev for a later re-poll
- * @kev:	the registration
- *
- * For source->recheck() when the calling thread cannot serve @kev (a
- * signal to consume, harvested by another process): @kev stays due for
- * the next caller, without waking anyone, so callers that cannot serve it
- * never spin on it. Called under the queue mutex.
- */
-void kevent_recheck_later(struct kevent *kev)
+/* Whether the current task may re-poll @kev: source->may_recheck(). */
+static __always_inline bool kevent_may_recheck(const struct kevent *kev)
 {
-	struct kevent_queue *kq = kev->queue;
-
-	spin_lock_irq(&kq->lock);
-	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_RECHECK))) {
-		list_add_tail(&kev->recheck_link, &kq->recheck);
-		kev->state |= KEVENT_STATE_RECHECK | KEVENT_STATE_WOKEN;
-	}
-	spin_unlock_irq(&kq->lock);
+	return !kev->source->may_recheck || kev->source->may_recheck(kev);
 }
 
 /*
- * A registration on the recheck list is due unless it is a level event
- * whose last ring entry user space has not consumed yet: a level event
- * has at most one unread entry in the ring. Called with kq->lock held, for
- * every registration on the list: inline even in kernels optimised for size.
+ * A registration on the recheck list is due unless the current task may
+ * not re-poll it (it stays on the list for a task that may: its waiters
+ * were all woken when it was linked) or it is a level event whose last
+ * ring entry user space has not consumed yet: a level event has at most
+ * one unread entry in the ring. Called with kq->lock held, for every
+ * registration on the list: inline even in kernels optimised for size.
  */
 static __always_inline bool kevent_recheck_due(struct kevent_queue *kq,
 					       struct kevent *kev, u32 head)
 {
+	if (!kevent_may_recheck(kev))
+		return false;
 	if (!kq->ring || (kev->state & KEVENT_STATE_WOKEN))
 		return true;
 	return !kevent_ring_entry_unread(kq, kev, head);
@@ -386,13 +375,18 @@ struct kevent_recheck_hit {
  * kevent_recheck_one - evaluate @kev again now and report it if it holds
  * @kev:	the registration
  *
- * For a registration armed anew (MODIFY, ENABLE). Called under the queue
- * mutex.
+ * For a registration armed anew (MODIFY, ENABLE). One the current task
+ * may not re-poll is left to the tasks that may, woken for it. Called
+ * under the queue mutex.
  */
 void kevent_recheck_one(struct kevent *kev)
 {
 	struct kevent_report report;
 
+	if (!kevent_may_recheck(kev)) {
+		kevent_request_recheck(kev);
+		return;
+	}
 	if (kev->source->recheck(kev, &report))
 		kevent_ready(kev, report.mask, report.count, report.value,
 			     report.ret_flags);

@@ -13,6 +13,7 @@
 #include "kevent_test.h"
 #include "../kselftest_harness.h"
 
+#include <poll.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -76,6 +77,14 @@ static int sig_add(int fd, int sig, __u32 flags, __u64 udata)
 	return kt_ctl1(fd, &ch);
 }
 
+/* 1 if poll() reports the queue @fd readable now, 0 if not, -1 error. */
+static int queue_readable(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0);
+}
+
 /* Observe-mode fields: everything but the count is zero. */
 #define CHECK_OBSERVE(ev, signo, ud, cnt)				\
 	do {								\
@@ -126,7 +135,12 @@ TEST_F(sq, sig_observe_kill_counted_handler_runs)
 	EXPECT_EQ(1, hits[SIGUSR1]);
 	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
 	CHECK_OBSERVE(ev[0], SIGUSR1, 0x5151, 1);
-	/* The count was consumed by the delivery. */
+	/*
+	 * The count was consumed by the delivery, and nothing is left to
+	 * collect: the queue is not readable (it once was, for a re-poll
+	 * that found nothing).
+	 */
+	EXPECT_EQ(0, queue_readable(self->fd));
 	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
 
 	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
@@ -425,6 +439,34 @@ static void consume_two_take_first(struct __test_metadata *_metadata, int fd,
 	ring_take_sig_value(_metadata, fd, ring, 1);
 	EXPECT_EQ(0, kt_wait(fd, 1, 50));
 	EXPECT_EQ(1, sig_is_pending(sig));
+}
+
+/*
+ * Observe mode on a ring queue: once user space has consumed the entry,
+ * the queue is not readable (it once was, for a re-poll that found
+ * nothing), and the next signal is the next entry.
+ */
+TEST_F(rq, sig_observe_ring_consumed_entry_leaves_queue_unreadable)
+{
+	struct ukevent *ev;
+
+	ASSERT_EQ(0, sig_add(self->fd, self->sig, 0, 0x77));
+	ASSERT_EQ(0, sigqueue_int(self->sig, 1));
+	ASSERT_EQ(1, kt_wait(self->fd, 1, 2000));
+	ev = kevent_ring_peek(self->map.ring);
+	ASSERT_TRUE(!!ev);
+	CHECK_OBSERVE(*ev, self->sig, 0x77, 1);
+	kevent_ring_advance(self->map.ring, 1);
+	EXPECT_EQ(0, queue_readable(self->fd));
+
+	ASSERT_EQ(0, sigqueue_int(self->sig, 2));
+	EXPECT_EQ(1, queue_readable(self->fd));
+	ASSERT_EQ(1, kt_wait(self->fd, 1, 2000));
+	ev = kevent_ring_peek(self->map.ring);
+	ASSERT_TRUE(!!ev);
+	CHECK_OBSERVE(*ev, self->sig, 0x77, 1);
+	kevent_ring_advance(self->map.ring, 1);
+	EXPECT_EQ(0, queue_readable(self->fd));
 }
 
 /*
@@ -728,7 +770,12 @@ TEST_F(sq, sig_fork_child_signal_not_reported)
 	CHECK_OBSERVE(ev[0], SIGUSR1, 9, 1);
 }
 
-/* A child sharing the queue cannot consume the parent's signals. */
+/*
+ * A child sharing the queue cannot consume the parent's signals, and does
+ * not see them as events: the queue is not readable for it, before or
+ * after its harvest (it once stayed readable for it until the parent
+ * harvested).
+ */
 TEST_F(sq, sig_fork_child_harvest_does_not_consume)
 {
 	struct ukevent *ev = self->ev;
@@ -743,17 +790,65 @@ TEST_F(sq, sig_fork_child_harvest_does_not_consume)
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		/* Not the registering process: must not dequeue or lose it. */
-		int n = kevent_get_events(self->fd, ev, 0, 8, &ts, NULL);
+		int n;
 
-		_exit(n == 0 ? 0 : 10 + n);
+		if (queue_readable(self->fd))
+			_exit(2);
+		n = kevent_get_events(self->fd, ev, 0, 8, &ts, NULL);
+		if (n)
+			_exit(10 + n);
+		_exit(queue_readable(self->fd) ? 3 : 0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
 	EXPECT_EQ(1, sig_is_pending(SIGUSR1));
+	EXPECT_EQ(1, queue_readable(self->fd));
 	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
 	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
 	EXPECT_EQ(SI_USER, ev[0].sig.code);
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+}
+
+/*
+ * ENABLE from another process, of a consume registration with a signal
+ * pending: that process cannot dequeue it, so it wakes the registering
+ * process's waiters, one of which does (it once left it for the next
+ * harvest without a wake-up, and the waiter slept until its timeout).
+ */
+TEST_F(sq, sig_fork_child_enable_wakes_registering_waiter)
+{
+	struct ukevent *ev = self->ev;
+	struct kt_waiter w;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1,
+			     KEVENT_SIGNAL_CONSUME | KEVENT_REQ_DISPATCH, 9));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	/* Disabled after its event: the next instance stays pending. */
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	EXPECT_EQ(1, sig_is_pending(SIGUSR1));
+
+	ASSERT_EQ(0, kt_waiter_start(&w, self->fd, 0, 1, 10000));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid)
+		_exit(kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
+			    KEVENT_CTL_ENABLE) ? 2 : 0);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, pthread_join(w.thread, NULL));
+	ASSERT_EQ(1, w.ret);
+	/* Woken, not collected by its own harvest after the timeout. */
+	EXPECT_GT(10000U, kt_waiter_ms(&w));
+	EXPECT_EQ((__u64)SIGUSR1, w.evs[0].id);
+	EXPECT_EQ(9ULL, w.evs[0].udata);
+	EXPECT_EQ((__u32)getpid(), w.evs[0].sig.pid);
+	EXPECT_EQ(SI_USER, w.evs[0].sig.code);
 	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
 }
 
