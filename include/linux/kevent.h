@@ -111,12 +111,13 @@ struct kevent_report {
  *		the queue's spinlock held, from any context; optional
  * @recheck:	evaluate the condition again, in process context under the
  *		queue mutex; called after each delivery (level sources:
- *		unless edge-triggered) and on kevent_request_recheck();
- *		optional. If it holds, fill @report and return true: the
- *		core reports it as kevent_ready() would, together with the
- *		other re-polls of the same harvest under one hold of the
- *		queue's spinlock. A source that reports several events at
- *		once calls kevent_ready() for each and returns false.
+ *		unless edge-triggered) and on kevent_request_recheck(),
+ *		as @recheck_flags and @may_recheck allow; optional. If it
+ *		holds, fill @report and return true: the core reports it as
+ *		kevent_ready() would, together with the other re-polls of
+ *		the same harvest under one hold of the queue's spinlock. A
+ *		source that reports several events at once calls
+ *		kevent_ready() for each and returns false.
  * @recheck_flags: if nonzero, @recheck serves only the registrations with
  *		one of these type-specific flags (signals: consume mode);
  *		the others are never re-polled
@@ -125,7 +126,8 @@ struct kevent_report {
  *		process); optional. A registration is never due for a task
  *		that may not re-poll it: poll() on the queue does not count
  *		it, a harvest leaves it to a task that may. Must not sleep;
- *		called in process context, also under the queue's spinlock.
+ *		called in the context of whichever task polls or harvests
+ *		the queue, also under the queue's spinlock.
  * @level:	readiness is a state that @recheck re-evaluates (files),
  *		not a count of occurrences (timers, user events, signals)
  */
@@ -134,13 +136,13 @@ struct kevent_source {
 	size_t	size;
 	u32	event_mask;
 	u32	flags_mask;
+	u32	recheck_flags;
 	int	(*attach)(struct kevent *kev, const struct ukevent *uk);
 	int	(*modify)(struct kevent *kev, const struct ukevent *uk);
 	void	(*detach)(struct kevent *kev);
 	int	(*trigger)(struct kevent *kev, const struct ukevent *uk);
 	void	(*fill)(struct kevent *kev, struct ukevent *uk);
 	bool	(*recheck)(struct kevent *kev, struct kevent_report *report);
-	u32	recheck_flags;
 	bool	(*may_recheck)(const struct kevent *kev);
 	bool	level;
 };

@@ -14,7 +14,8 @@
  *   queue->lock	irq-safe spinlock, taken from event context: protects
  *			the ready, deferred, reap and recheck lists, every kevent's
  *			pending_*, state and ring_pos, nr_ready,
- *			recheck_wanted and the kernel's ring state (tail,
+ *			recheck_requests (written; waiters read it without
+ *			the lock) and the kernel's ring state (tail,
  *			overflow, deferred_head).
  *   queue->wait.lock	taken by wake-ups issued under queue->lock.
  *   kevent_waking.lock	per-CPU local lock, and queue->poll_wait.lock
@@ -59,7 +60,7 @@ struct kevent_queue {
 	struct list_head	reap;		/* fired oneshots to remove */
 	unsigned int		nr_ready;	/* on ready or deferred */
 	struct list_head	recheck;	/* to re-poll, process context */
-	bool			recheck_wanted;	/* a wake-up asked to re-poll */
+	u32			recheck_requests; /* kevent_request_recheck()s */
 
 	wait_queue_head_t	wait;		/* get_events and wait */
 	wait_queue_head_t	poll_wait;	/* poll() on the queue fd */
@@ -263,6 +264,6 @@ void kevent_wake_pollers(struct kevent_queue *kq);
 void kevent_poll_work(struct irq_work *work);
 bool kevent_queue_has_events(struct kevent_queue *kq);
 void kevent_recheck_one(struct kevent *kev);
-void kevent_recheck_all(struct kevent_queue *kq);
+u32 kevent_recheck_all(struct kevent_queue *kq);
 
 #endif /* _KERNEL_KEVENT_KEVENT_H */

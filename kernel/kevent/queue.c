@@ -32,6 +32,8 @@ void __init kevent_source_register(const struct kevent_source *source)
 		    source->size < sizeof(struct kevent) ||
 		    !source->attach || !source->modify || !source->detach ||
 		    (source->recheck_flags & ~source->flags_mask) ||
+		    ((source->recheck_flags || source->may_recheck) &&
+		     !source->recheck) ||
 		    kevent_sources[source->type]))
 		return;
 	kevent_sources[source->type] = source;

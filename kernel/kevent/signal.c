@@ -91,7 +91,13 @@ void __kevent_signal_notify(wait_queue_head_t *wqh, int sig)
 		ks = container_of(wait, struct kevent_signal, wait);
 		if (ks->kev.id != sig)
 			continue;
-		if (ks->kev.flags & KEVENT_SIGNAL_CONSUME)
+		/*
+		 * Racing with a MODIFY of the mode, the signal is handled as
+		 * before or as after it; one handled as consumed by a
+		 * registration that now observes counts as arrived before
+		 * MODIFY, which drops what was pending.
+		 */
+		if (READ_ONCE(ks->kev.flags) & KEVENT_SIGNAL_CONSUME)
 			kevent_request_recheck(&ks->kev);
 		else
 			kevent_ready(&ks->kev, KEVENT_SIGNAL_DELIVERED, 1, 0, 0);
@@ -132,9 +138,13 @@ static int kevent_signal_modify(struct kevent *kev, const struct ukevent *uk)
 {
 	int err = kevent_signal_check(uk);
 
-	if (!err)
-		kevent_reset(kev, uk);
-	return err;
+	if (err)
+		return err;
+	kevent_reset(kev, uk);
+	/* As at ADD: a signal already pending can be consumed at once. */
+	if (uk->flags & KEVENT_SIGNAL_CONSUME)
+		kevent_request_recheck(kev);
+	return 0;
 }
 
 static void kevent_signal_detach(struct kevent *kev)
@@ -214,9 +224,10 @@ static bool kevent_signal_may_recheck(const struct kevent *kev)
  * registering process (kevent_signal_may_recheck()): dequeue pending
  * instances of the signal, one per event, while the registration can take
  * one. Each event is reported here, with its siginfo stored: nothing is
- * left for the core. Observe mode has nothing to collect; the core does
- * not re-poll it after a delivery (.recheck_flags), but a MODIFY from
- * consume may leave it linked once.
+ * left for the core. Observe mode has nothing to collect: the core does
+ * not re-poll it (.recheck_flags); the test below is for a signal
+ * notified under the old consume flags while a MODIFY made the
+ * registration an observe one.
  */
 static bool kevent_signal_recheck(struct kevent *kev,
 				  struct kevent_report *report)

@@ -314,8 +314,9 @@ bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
  * For a wake-up that does not say what happened (no poll mask in the wake
  * key), or an origin that must be served by a particular thread (signals
  * to consume): the next kevent_get_events() or kevent_wait(), or a waiter
- * woken now, calls source->recheck(). Every waiter is woken, since only
- * some may be able to serve it. Safe from any context.
+ * woken now, calls source->recheck(), in a task that may
+ * (source->may_recheck). Every waiter is woken, since only some may be
+ * able to serve it. Safe from any context.
  */
 void kevent_request_recheck(struct kevent *kev)
 {
@@ -327,7 +328,9 @@ void kevent_request_recheck(struct kevent *kev)
 	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_DISABLED))) {
 		kevent_recheck_link(kq, kev);
 		kev->state |= KEVENT_STATE_WOKEN;
-		WRITE_ONCE(kq->recheck_wanted, true);
+		/* Linked first: pairs with kevent_recheck_requests(). */
+		smp_store_release(&kq->recheck_requests,
+				  kq->recheck_requests + 1);
 		wake = kevent_wake(kq, 0);
 	}
 	spin_unlock_irqrestore(&kq->lock, flags);
@@ -343,11 +346,11 @@ static __always_inline bool kevent_may_recheck(const struct kevent *kev)
 
 /*
  * A registration on the recheck list is due unless the current task may
- * not re-poll it (it stays on the list for a task that may: its waiters
- * were all woken when it was linked) or it is a level event whose last
- * ring entry user space has not consumed yet: a level event has at most
- * one unread entry in the ring. Called with kq->lock held, for every
- * registration on the list: inline even in kernels optimised for size.
+ * not re-poll it (it stays on the list for a task that may) or it is a
+ * level event whose last ring entry user space has not consumed yet: a
+ * level event has at most one unread entry in the ring. Called with
+ * kq->lock held, for every registration on the list: inline even in
+ * kernels optimised for size.
  */
 static __always_inline bool kevent_recheck_due(struct kevent_queue *kq,
 					       struct kevent *kev, u32 head)
@@ -395,8 +398,10 @@ void kevent_recheck_one(struct kevent *kev)
 /*
  * Evaluate the registrations on the recheck list that are due. Caller
  * holds kq->mutex, which keeps them registered and their files open.
+ * Returns the count of re-poll requests made before the list was read:
+ * those it served, as far as the current task may serve them.
  */
-void kevent_recheck_all(struct kevent_queue *kq)
+u32 kevent_recheck_all(struct kevent_queue *kq)
 {
 	/* Only hit[0..n) is read, each written first: no stack clearing. */
 	struct kevent_recheck_hit hit[KEVENT_RECHECK_BATCH] __uninitialized;
@@ -405,7 +410,7 @@ void kevent_recheck_all(struct kevent_queue *kq)
 	unsigned int i, n, nr_hits;
 	int nr_posted;
 	LIST_HEAD(due);
-	u32 head = 0;
+	u32 head = 0, served;
 
 	if (kq->ring) {
 		/* Pairs with the consumer's store-release of head: ring.c */
@@ -416,11 +421,10 @@ void kevent_recheck_all(struct kevent_queue *kq)
 	 * Due registrations move to a private list but keep their RECHECK
 	 * bit until just before they are polled, so a wake-up meanwhile
 	 * neither links them twice nor is lost: the poll comes after it.
-	 * recheck_wanted is cleared first, whatever the list holds, so a
-	 * waiter never spins on a request that was already served.
+	 * A request counted by now has linked its registration already.
 	 */
 	spin_lock_irq(&kq->lock);
-	WRITE_ONCE(kq->recheck_wanted, false);
+	served = kq->recheck_requests;
 	list_for_each_entry_safe(kev, next, &kq->recheck, recheck_link)
 		if (kevent_recheck_due(kq, kev, head))
 			list_move_tail(&kev->recheck_link, &due);
@@ -468,6 +472,7 @@ void kevent_recheck_all(struct kevent_queue *kq)
 	/* Process context, no lock held: the pollers can be woken here. */
 	if (pollers)
 		kevent_wake_pollers(kq);
+	return served;
 }
 
 /**
@@ -489,6 +494,16 @@ void kevent_reset(struct kevent *kev, const struct ukevent *uk)
 		kev->udata = uk->udata;
 		kev->flags = uk->flags & ~KEVENT_REQ_DISABLED;
 		kev->event = uk->event;
+		/*
+		 * Not re-polled in its new mode: off the list. Under the
+		 * queue mutex no re-poll holds it on a private list.
+		 */
+		if (!kevent_has_recheck(kev) &&
+		    (kev->state & KEVENT_STATE_RECHECK)) {
+			list_del_init(&kev->recheck_link);
+			kev->state &= ~(KEVENT_STATE_RECHECK |
+					KEVENT_STATE_WOKEN);
+		}
 	}
 	kev->pending_mask = 0;
 	kev->pending_count = 0;
@@ -502,13 +517,10 @@ void kevent_reset(struct kevent *kev, const struct ukevent *uk)
 /*
  * Events available to a waiter: unread ring entries, or queued
  * registrations on a queue without a ring. Lockless: a hint for the wake
- * function, re-checked under the lock by the waiter. A pending re-poll
- * request counts as "enough" so that some waiter performs it.
+ * function, re-checked under the lock by the waiter.
  */
 static u32 kevent_avail_hint(struct kevent_queue *kq)
 {
-	if (READ_ONCE(kq->recheck_wanted))
-		return U32_MAX;
 	if (kq->ring)
 		return kevent_ring_avail(kq);
 	return READ_ONCE(kq->nr_ready);
@@ -567,8 +579,9 @@ static __always_inline u32 kevent_avail(struct kevent_queue *kq)
 
 /*
  * poll() on the queue fd. It cannot re-poll watched files here (that needs
- * kq->mutex, which may not nest inside a watcher's locks), so due level
- * registrations report POLLIN; a harvest then re-polls them.
+ * kq->mutex, which may not nest inside a watcher's locks), so
+ * registrations due for a re-poll report POLLIN; a harvest then re-polls
+ * them. Due means due for the calling task (source->may_recheck).
  */
 bool kevent_queue_has_events(struct kevent_queue *kq)
 {
@@ -593,40 +606,72 @@ bool kevent_queue_has_events(struct kevent_queue *kq)
 	return due;
 }
 
+/* Re-poll requests made so far, for a caller to compare with those served. */
+static __always_inline u32 kevent_recheck_requests(struct kevent_queue *kq)
+{
+	/*
+	 * Pairs with the store-release in kevent_request_recheck(): the
+	 * registration of a request counted here is on the list, or taken
+	 * off it by a re-poll that serves it.
+	 */
+	return smp_load_acquire(&kq->recheck_requests);
+}
+
 /* kevent_recheck() when something may be due: takes kq->mutex. */
-static void kevent_recheck_slow(struct kevent_queue *kq)
+static u32 kevent_recheck_slow(struct kevent_queue *kq)
 {
+	u32 served;
+
 	mutex_lock(&kq->mutex);
-	kevent_recheck_all(kq);
+	served = kevent_recheck_all(kq);
 	mutex_unlock(&kq->mutex);
+	return served;
 }
 
-/* Re-poll due registrations, if there may be any. */
-static __always_inline void kevent_recheck(struct kevent_queue *kq)
+/*
+ * Re-poll due registrations, if there may be any: requests the caller has
+ * not served (*@served counts those it has), or registrations on the list.
+ * A task that may not serve a request still counts it served, so it never
+ * spins on it; the tasks that may were all woken for it, and see it unless
+ * they served it.
+ */
+static __always_inline void kevent_recheck(struct kevent_queue *kq,
+					   u32 *served)
 {
-	if (READ_ONCE(kq->recheck_wanted) || !list_empty_careful(&kq->recheck))
-		kevent_recheck_slow(kq);
+	if (kevent_recheck_requests(kq) != *served ||
+	    !list_empty_careful(&kq->recheck))
+		*served = kevent_recheck_slow(kq);
 }
 
+/*
+ * @served is written by the waiter only while it is awake, and read by
+ * the wake function: a stale value only wakes it once more, and such a
+ * wake-up takes no event's place (kevent_wake_function()).
+ */
 struct kevent_waiter {
 	struct wait_queue_entry	wq;
 	struct kevent_queue	*kq;
 	u32			min_nr;
+	u32			served;		/* re-poll requests served */
 };
 
 /*
  * Waiters sleep exclusively, so a wake-up for one event wakes one of them.
  * A waiter that could not return yet (fewer than its min_nr events) does
- * not count, so the wake-up goes on to the next one.
+ * not count, so the wake-up goes on to the next one. A re-poll request it
+ * has not served wakes it in any case, but then it counts only if it can
+ * also return: an event's wake-up still reaches a waiter that can take it.
  */
 static int kevent_wake_function(struct wait_queue_entry *wq, unsigned int mode,
 				int sync, void *key)
 {
 	struct kevent_waiter *w = container_of(wq, struct kevent_waiter, wq);
+	bool enough = kevent_avail_hint(w->kq) >= w->min_nr;
 
-	if (kevent_avail_hint(w->kq) < w->min_nr)
+	if (!enough &&
+	    READ_ONCE(w->kq->recheck_requests) == READ_ONCE(w->served))
 		return 0;
-	return autoremove_wake_function(wq, mode, sync, key);
+	return autoremove_wake_function(wq, mode, sync, key) && enough;
 }
 
 struct kevent_timeout {
@@ -751,7 +796,7 @@ static int kevent_wait_give_up(struct kevent_queue *kq,
  * wait entry.
  */
 static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
-				      struct kevent_timeout *to)
+				      struct kevent_timeout *to, u32 served)
 {
 	struct kevent_waiter w;
 	bool timed_out = false;
@@ -760,6 +805,7 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 
 	w.kq = kq;
 	w.min_nr = min_nr;
+	w.served = served;
 	init_wait_entry(&w.wq, 0);
 	w.wq.func = kevent_wake_function;
 	for (;;) {
@@ -769,10 +815,11 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 			ret = avail;
 			break;
 		}
-		if (READ_ONCE(kq->recheck_wanted)) {
+		if (kevent_recheck_requests(kq) != served) {
 			/* Requested since the last re-poll: serve it first. */
 			__set_current_state(TASK_RUNNING);
-			kevent_recheck(kq);
+			kevent_recheck(kq, &served);
+			WRITE_ONCE(w.served, served);
 			continue;
 		}
 		if (timed_out || signal_pending(current)) {
@@ -789,7 +836,7 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 		 * Most wake-ups bring what we wait for: then return without
 		 * queueing the wait entry again (the waker dequeued it).
 		 */
-		if (!READ_ONCE(kq->recheck_wanted)) {
+		if (kevent_recheck_requests(kq) == served) {
 			avail = kevent_avail(kq);
 			if (avail >= min_nr) {
 				ret = avail;
@@ -797,7 +844,8 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 			}
 		}
 		/* Re-poll what woke us, awake; cheap when there is nothing. */
-		kevent_recheck(kq);
+		kevent_recheck(kq, &served);
+		WRITE_ONCE(w.served, served);
 	}
 	finish_wait(&kq->wait, &w.wq);
 	return ret;
@@ -811,13 +859,18 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 			      struct kevent_timeout *to, bool nonblock)
 {
+	/*
+	 * A request counted by now has linked its registration: the list
+	 * shows it, until it is served. Later ones change the count.
+	 */
+	u32 served = kevent_recheck_requests(kq);
 	u32 avail;
 
-	kevent_recheck(kq);
+	kevent_recheck(kq, &served);
 	avail = kevent_avail(kq);
 	if (avail >= min_nr || nonblock)
 		return avail;
-	return kevent_wait_sleep(kq, min_nr, to);
+	return kevent_wait_sleep(kq, min_nr, to, served);
 }
 
 /*

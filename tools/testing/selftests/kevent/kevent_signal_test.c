@@ -77,6 +77,15 @@ static int sig_add(int fd, int sig, __u32 flags, __u64 udata)
 	return kt_ctl1(fd, &ch);
 }
 
+static int sig_modify(int fd, int sig, __u32 flags, __u64 udata)
+{
+	struct ukevent ch;
+
+	kevent_prep_signal(&ch, sig, flags, udata);
+	ch.op = KEVENT_CTL_MODIFY;
+	return kt_ctl1(fd, &ch);
+}
+
 /* 1 if poll() reports the queue @fd readable now, 0 if not, -1 error. */
 static int queue_readable(int fd)
 {
@@ -268,6 +277,55 @@ TEST_F(sq, sig_consume_removes_pending)
 	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
 	ASSERT_EQ(0, unblock_sig(SIGUSR1));
 	EXPECT_EQ(0, hits[SIGUSR1]);
+}
+
+/*
+ * MODIFY from observe to consume with the signal already pending: the
+ * next harvest consumes it, as after ADD (it once waited for the next
+ * signal).
+ */
+TEST_F(sq, sig_modify_to_consume_takes_pending)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 1));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(0, sig_modify(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 2));
+	ASSERT_EQ(1, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ(2ULL, ev[0].udata);
+	EXPECT_EQ(SI_USER, ev[0].sig.code);
+	EXPECT_EQ((__u32)getpid(), ev[0].sig.pid);
+	EXPECT_EQ(0, sig_is_pending(SIGUSR1));
+}
+
+/*
+ * MODIFY from consume to observe before the pending signal was consumed:
+ * it stays pending, and the queue is not readable for a consume request
+ * the registration no longer has (it once was, until a harvest found
+ * nothing).
+ */
+TEST_F(sq, sig_modify_to_observe_leaves_pending_and_queue_unreadable)
+{
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, block_sig(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, KEVENT_SIGNAL_CONSUME, 1));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	EXPECT_EQ(1, queue_readable(self->fd));
+	ASSERT_EQ(0, sig_modify(self->fd, SIGUSR1, 0, 2));
+	EXPECT_EQ(0, queue_readable(self->fd));
+	EXPECT_EQ(0, kt_poll(self->fd, ev, 8));
+	EXPECT_EQ(1, sig_is_pending(SIGUSR1));
+
+	/* Delivered normally once unblocked; observed from now on. */
+	ASSERT_EQ(0, unblock_sig(SIGUSR1));
+	EXPECT_EQ(1, hits[SIGUSR1]);
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	EXPECT_EQ(2, hits[SIGUSR1]);
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 2, 1);
 }
 
 /* Observe does not consume: a blocked signal stays pending, then runs. */
