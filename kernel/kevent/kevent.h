@@ -205,8 +205,10 @@ static inline bool kevent_has_recheck(const struct kevent *kev)
  */
 static inline bool kevent_rechecks_after_delivery(const struct kevent *kev)
 {
-	return kevent_has_recheck(kev) &&
-	       !(kev->source->level && (kev->flags & KEVENT_REQ_ET));
+	/* Every level source has a recheck: kevent_source_register(). */
+	if (kev->source->level)
+		return !(kev->flags & KEVENT_REQ_ET);
+	return kevent_has_recheck(kev);
 }
 
 /*

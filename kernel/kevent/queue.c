@@ -32,8 +32,8 @@ void __init kevent_source_register(const struct kevent_source *source)
 		    source->size < sizeof(struct kevent) ||
 		    !source->attach || !source->modify || !source->detach ||
 		    (source->recheck_flags & ~source->flags_mask) ||
-		    ((source->recheck_flags || source->may_recheck) &&
-		     !source->recheck) ||
+		    ((source->recheck_flags || source->may_recheck ||
+		      source->level) && !source->recheck) ||
 		    kevent_sources[source->type]))
 		return;
 	kevent_sources[source->type] = source;
@@ -178,6 +178,9 @@ static int kevent_add(struct kevent_queue *kq,
 	kev->event = uk->event;
 	if (uk->flags & KEVENT_REQ_DISABLED)
 		kev->state = KEVENT_STATE_DISABLED;
+	/* Never changes: the re-poll scan tests it instead of the source. */
+	if (source->may_recheck)
+		kev->state |= KEVENT_STATE_RESTRICTED;
 	kevent_index_link(kq, kev, parent, link);
 
 	/* attach() may report readiness at once: kev must be indexed. */

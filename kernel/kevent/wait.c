@@ -338,12 +338,6 @@ void kevent_request_recheck(struct kevent *kev)
 		kevent_wake_pollers_later(kq);
 }
 
-/* Whether the current task may re-poll @kev: source->may_recheck(). */
-static __always_inline bool kevent_may_recheck(const struct kevent *kev)
-{
-	return !kev->source->may_recheck || kev->source->may_recheck(kev);
-}
-
 /*
  * A registration on the recheck list is due unless the current task may
  * not re-poll it (it stays on the list for a task that may) or it is a
@@ -355,11 +349,16 @@ static __always_inline bool kevent_may_recheck(const struct kevent *kev)
 static __always_inline bool kevent_recheck_due(struct kevent_queue *kq,
 					       struct kevent *kev, u32 head)
 {
-	if (!kevent_may_recheck(kev))
-		return false;
-	if (!kq->ring || (kev->state & KEVENT_STATE_WOKEN))
-		return true;
-	return !kevent_ring_entry_unread(kq, kev, head);
+	/* One test of the state on the common path, as without the hook. */
+	if (unlikely(kev->state & (KEVENT_STATE_WOKEN |
+				   KEVENT_STATE_RESTRICTED))) {
+		if ((kev->state & KEVENT_STATE_RESTRICTED) &&
+		    !kev->source->may_recheck(kev))
+			return false;
+		if (kev->state & KEVENT_STATE_WOKEN)
+			return true;
+	}
+	return !kq->ring || !kevent_ring_entry_unread(kq, kev, head);
 }
 
 /*
@@ -386,7 +385,7 @@ void kevent_recheck_one(struct kevent *kev)
 {
 	struct kevent_report report;
 
-	if (!kevent_may_recheck(kev)) {
+	if (kev->source->may_recheck && !kev->source->may_recheck(kev)) {
 		kevent_request_recheck(kev);
 		return;
 	}
@@ -866,7 +865,8 @@ static int kevent_wait_events(struct kevent_queue *kq, u32 min_nr,
 	u32 served = kevent_recheck_requests(kq);
 	u32 avail;
 
-	kevent_recheck(kq, &served);
+	if (!list_empty_careful(&kq->recheck))
+		served = kevent_recheck_slow(kq);
 	avail = kevent_avail(kq);
 	if (avail >= min_nr || nonblock)
 		return avail;
