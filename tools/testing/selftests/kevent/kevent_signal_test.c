@@ -483,6 +483,23 @@ static void ring_take_sig_value(struct __test_metadata *_metadata, int fd,
 }
 
 /*
+ * Wait for one ring entry, an observe event of @sig counting one signal
+ * with cookie @udata, and consume it.
+ */
+static void ring_take_observed_once(struct __test_metadata *_metadata,
+				    int fd, struct kevent_ring *ring, int sig,
+				    __u64 udata)
+{
+	struct ukevent *ev;
+
+	ASSERT_EQ(1, kt_wait(fd, 1, 2000));
+	ev = kevent_ring_peek(ring);
+	ASSERT_TRUE(!!ev);
+	CHECK_OBSERVE(*ev, sig, udata, 1);
+	kevent_ring_advance(ring, 1);
+}
+
+/*
  * A consume registration with @flags and two instances queued (values 1
  * and 2): a harvest takes the first, and nothing more is reported while
  * the second stays pending in the process.
@@ -506,24 +523,16 @@ static void consume_two_take_first(struct __test_metadata *_metadata, int fd,
  */
 TEST_F(rq, sig_observe_ring_consumed_entry_leaves_queue_unreadable)
 {
-	struct ukevent *ev;
-
 	ASSERT_EQ(0, sig_add(self->fd, self->sig, 0, 0x77));
 	ASSERT_EQ(0, sigqueue_int(self->sig, 1));
-	ASSERT_EQ(1, kt_wait(self->fd, 1, 2000));
-	ev = kevent_ring_peek(self->map.ring);
-	ASSERT_TRUE(!!ev);
-	CHECK_OBSERVE(*ev, self->sig, 0x77, 1);
-	kevent_ring_advance(self->map.ring, 1);
+	ring_take_observed_once(_metadata, self->fd, self->map.ring,
+				self->sig, 0x77);
 	EXPECT_EQ(0, queue_readable(self->fd));
 
 	ASSERT_EQ(0, sigqueue_int(self->sig, 2));
 	EXPECT_EQ(1, queue_readable(self->fd));
-	ASSERT_EQ(1, kt_wait(self->fd, 1, 2000));
-	ev = kevent_ring_peek(self->map.ring);
-	ASSERT_TRUE(!!ev);
-	CHECK_OBSERVE(*ev, self->sig, 0x77, 1);
-	kevent_ring_advance(self->map.ring, 1);
+	ring_take_observed_once(_metadata, self->fd, self->map.ring,
+				self->sig, 0x77);
 	EXPECT_EQ(0, queue_readable(self->fd));
 }
 
