@@ -639,7 +639,7 @@ static __always_inline void kevent_recheck(struct kevent_queue *kq,
 {
 	if (kevent_recheck_requests(kq) != *served ||
 	    !list_empty_careful(&kq->recheck))
-		*served = kevent_recheck_slow(kq);
+		WRITE_ONCE(*served, kevent_recheck_slow(kq));
 }
 
 /*
@@ -814,11 +814,10 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 			ret = avail;
 			break;
 		}
-		if (kevent_recheck_requests(kq) != served) {
+		if (kevent_recheck_requests(kq) != w.served) {
 			/* Requested since the last re-poll: serve it first. */
 			__set_current_state(TASK_RUNNING);
-			kevent_recheck(kq, &served);
-			WRITE_ONCE(w.served, served);
+			kevent_recheck(kq, &w.served);
 			continue;
 		}
 		if (timed_out || signal_pending(current)) {
@@ -835,7 +834,7 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 		 * Most wake-ups bring what we wait for: then return without
 		 * queueing the wait entry again (the waker dequeued it).
 		 */
-		if (kevent_recheck_requests(kq) == served) {
+		if (kevent_recheck_requests(kq) == w.served) {
 			avail = kevent_avail(kq);
 			if (avail >= min_nr) {
 				ret = avail;
@@ -843,8 +842,7 @@ static noinline int kevent_wait_sleep(struct kevent_queue *kq, u32 min_nr,
 			}
 		}
 		/* Re-poll what woke us, awake; cheap when there is nothing. */
-		kevent_recheck(kq, &served);
-		WRITE_ONCE(w.served, served);
+		kevent_recheck(kq, &w.served);
 	}
 	finish_wait(&kq->wait, &w.wq);
 	return ret;
