@@ -29,8 +29,9 @@
  * kevent_queue is freed when its reference count drops to zero: the file
  * holds one reference, and kevent_file_release() takes one while it waits
  * for the queue mutex. Its irq_work may still be pending then (queued by an
- * event just before the last registration went): kevent_queue_put() waits
- * for it before freeing.
+ * event just before the last registration went), or running, even on two
+ * CPUs at once: kevent_queue_put() waits for it, then frees the queue after
+ * an RCU grace period.
  */
 #ifndef _KERNEL_KEVENT_KEVENT_H
 #define _KERNEL_KEVENT_KEVENT_H
@@ -65,6 +66,7 @@ struct kevent_queue {
 	wait_queue_head_t	wait;		/* get_events and wait */
 	wait_queue_head_t	poll_wait;	/* poll() on the queue fd */
 	struct irq_work		poll_work;	/* wakes poll_wait */
+	struct rcu_head		rcu;		/* kevent_queue_put() */
 
 	struct ucounts		*ucounts;	/* charged per registration */
 

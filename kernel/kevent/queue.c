@@ -302,11 +302,20 @@ void kevent_queue_put(struct kevent_queue *kq)
 {
 	if (!refcount_dec_and_test(&kq->ref))
 		return;
-	/* No registration is left to queue it again. */
+	/*
+	 * No registration is left to queue poll_work again: wait for a run
+	 * already queued. That is not enough to free the queue. A run clears
+	 * PENDING as it starts, so an event may queue the work again while it
+	 * runs, and that second run, on another CPU, can end and clear BUSY
+	 * while the first is still using the queue: irq_work_sync() then
+	 * returns too early. Every run is an RCU reader (a hardirq; on
+	 * PREEMPT_RT, irq_workd runs it under rcu_read_lock()), so the queue
+	 * is freed after a grace period.
+	 */
 	irq_work_sync(&kq->poll_work);
 	kevent_ring_free(kq);
 	put_ucounts(kq->ucounts);
-	kfree(kq);
+	kfree_rcu(kq, rcu);
 }
 
 static int kevent_queue_release(struct inode *inode, struct file *file)

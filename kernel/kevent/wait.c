@@ -109,7 +109,7 @@ static void kevent_wake_pollers_later(struct kevent_queue *kq)
 		irq_work_queue(&kq->poll_work);
 }
 
-/* The queue's irq_work; kevent_queue_put() waits for it to finish. */
+/* The queue's irq_work; see kevent_queue_put() for its end. */
 void kevent_poll_work(struct irq_work *work)
 {
 	kevent_wake_pollers(container_of(work, struct kevent_queue, poll_work));
