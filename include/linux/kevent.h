@@ -131,6 +131,13 @@ struct kevent_report {
  *		the queue, also under the queue's spinlock.
  * @level:	readiness is a state that @recheck re-evaluates (files),
  *		not a count of occurrences (timers, user events, signals)
+ * @one_unread_entry: edge-triggered registrations too have at most one
+ *		unread ring entry (level ones always do): reports while it
+ *		is unread are coalesced into the next one. For sources whose
+ *		wake-ups can bring nothing new: a file may wake its pollers
+ *		when its state did not change (epoll does on every event of
+ *		a file it watches), and files can watch each other in cycles
+ *		that go through kevent queues.
  */
 struct kevent_source {
 	u16	type;
@@ -146,6 +153,7 @@ struct kevent_source {
 	bool	(*recheck)(struct kevent *kev, struct kevent_report *report);
 	bool	(*may_recheck)(const struct kevent *kev);
 	bool	level;
+	bool	one_unread_entry;
 };
 
 /* Sources: the data words from @first on must be zero (else -EINVAL). */

@@ -57,7 +57,7 @@ struct kevent_queue {
 
 	spinlock_t		lock;		/* see the locking rules above */
 	struct list_head	ready;		/* pending delivery */
-	struct list_head	deferred;	/* level, entry unread: ring.c */
+	struct list_head	deferred;	/* entry unread: ring.c */
 	struct list_head	reap;		/* fired oneshots to remove */
 	unsigned int		nr_ready;	/* on ready or deferred */
 	struct list_head	recheck;	/* to re-poll, process context */
@@ -134,13 +134,15 @@ static inline bool kevent_is_level(const struct kevent *kev)
 /*
  * A level registration has at most one unread entry in the ring: while its
  * last one is unread, that entry already says it is ready, so it posts no
- * other. Whether @kev must wait for that. @head was loaded with acquire;
- * caller holds kq->lock.
+ * other. So has any registration of a source with one_unread_entry. Whether
+ * @kev must wait for that. @head was loaded with acquire; caller holds
+ * kq->lock.
  */
-static inline bool kevent_level_entry_unread(struct kevent_queue *kq,
-					     struct kevent *kev, u32 head)
+static inline bool kevent_waits_for_entry(struct kevent_queue *kq,
+					  struct kevent *kev, u32 head)
 {
-	return kevent_is_level(kev) && kevent_ring_entry_unread(kq, kev, head);
+	return (kevent_is_level(kev) || kev->source->one_unread_entry) &&
+	       kevent_ring_entry_unread(kq, kev, head);
 }
 
 /* Round a requested ring size up to a power of two; 0 if invalid. */

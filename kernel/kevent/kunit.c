@@ -2,8 +2,8 @@
 /*
  * KUnit tests for the kevent ring index arithmetic, the order of the
  * per-queue registration index, what a delivery leaves pending, how a
- * level registration waits for its unread ring entry and how re-polls are
- * reported a batch at a time.
+ * level or file registration waits for its unread ring entry and how
+ * re-polls are reported a batch at a time.
  */
 
 #include <kunit/test.h>
@@ -114,6 +114,13 @@ static const struct kevent_source kevent_test_count_source = {
 	.type		= KEVENT_USER,
 };
 
+static const struct kevent_source kevent_test_file_source = {
+	.type		= KEVENT_POLL,
+	.recheck	= kevent_test_recheck,
+	.level		= true,
+	.one_unread_entry = true,
+};
+
 /*
  * A queue without a ring, set up as kevent_init() sets one up, with @nr
  * registrations: kev[i] with id i + 1, from the level source except the
@@ -187,6 +194,47 @@ static void kevent_test_report(struct kevent_queue *kq, struct kevent *kev)
 	kev->pending_count++;
 	kevent_post_locked(kq, kev);
 	spin_unlock_irq(&kq->lock);
+}
+
+/*
+ * An edge-triggered registration of a source with one_unread_entry waits
+ * for its unread entry too, but keeps what it is woken for: the entry
+ * posted once the first has been read counts the wake-ups since.
+ */
+static void kevent_ring_deferred_edge(struct kunit *test)
+{
+	struct kevent *kev = kevent_test_setup(test, 1);
+	struct kevent_queue *kq = kev->queue;
+
+	kev->source = &kevent_test_file_source;
+	kev->flags = KEVENT_REQ_ET;
+	KUNIT_ASSERT_EQ(test, kevent_ring_alloc(kq, 4), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							kevent_test_ring_free,
+							kq), 0);
+
+	kevent_test_report(kq, kev);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, 1U);
+	KUNIT_EXPECT_EQ(test, kq->ring->events[0].data[0], 1ULL);
+
+	kevent_test_report(kq, kev);
+	kevent_test_report(kq, kev);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, 1U);
+	KUNIT_EXPECT_TRUE(test, kev->state & KEVENT_STATE_DEFERRED);
+	KUNIT_EXPECT_EQ(test, kev->pending_count, 2ULL);
+
+	/* User space reads the entry: one more counts both wake-ups. */
+	smp_store_release(&kq->ring->head, 1);
+	spin_lock_irq(&kq->lock);
+	kevent_ring_flush(kq);
+	spin_unlock_irq(&kq->lock);
+	KUNIT_EXPECT_EQ(test, kq->ring_tail, 2U);
+	KUNIT_EXPECT_EQ(test, kev->ring_pos, 1U);
+	KUNIT_EXPECT_EQ(test, kq->ring->events[1].data[0], 2ULL);
+	KUNIT_EXPECT_EQ(test, kev->pending_count, 0ULL);
+	KUNIT_EXPECT_FALSE(test, kev->state & KEVENT_STATE_DEFERRED);
+	KUNIT_EXPECT_TRUE(test, list_empty(&kq->deferred));
+	KUNIT_EXPECT_EQ(test, kq->nr_ready, 0U);
 }
 
 /*
@@ -362,6 +410,7 @@ static struct kunit_case kevent_test_cases[] = {
 	KUNIT_CASE(kevent_index_sorted_unique),
 	KUNIT_CASE(kevent_delivered_level_once),
 	KUNIT_CASE(kevent_ring_deferred_level),
+	KUNIT_CASE(kevent_ring_deferred_edge),
 	KUNIT_CASE(kevent_recheck_reports_in_order),
 	{}
 };

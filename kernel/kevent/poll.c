@@ -563,6 +563,7 @@ static const struct kevent_source kevent_poll_source = {
 	.detach		= kevent_poll_detach,
 	.recheck	= kevent_poll_recheck,
 	.level		= true,
+	.one_unread_entry = true,
 };
 
 static int __init kevent_poll_init(void)

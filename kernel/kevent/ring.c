@@ -104,11 +104,11 @@ void kevent_ring_flush(struct kevent_queue *kq)
 	head = smp_load_acquire(&ring->head);
 
 	/*
-	 * Level registrations whose last entry has been read are due. Each
-	 * was deferred with its entry unread, and an entry is read only once
-	 * head moves past it, so the list is walked only when head has moved
-	 * since the last walk, not on every wake-up in between. (A consumer
-	 * that moves head backwards only delays its own level events.)
+	 * Deferred registrations whose last entry has been read are due.
+	 * Each was deferred with its entry unread, and an entry is read only
+	 * once head moves past it, so the list is walked only when head has
+	 * moved since the last walk, not on every wake-up in between. (A
+	 * consumer that moves head backwards only delays its own events.)
 	 */
 	if (head != kq->deferred_head) {
 		kq->deferred_head = head;
@@ -196,9 +196,9 @@ static bool kevent_delivery_is_plain(const struct kevent *kev)
 /*
  * kevent_ready() for @kev on a queue with a ring, when @kev has nothing
  * pending and is armed, its delivery is plain and the ring has room (and,
- * for a level registration, its last entry has been read). The event is
- * built from the report itself and published, and @kev is left as it
- * was, with nothing pending, and due for a re-poll if it is re-polled
+ * if it has at most one unread entry, its last one has been read). The
+ * event is built from the report itself and published, and @kev is left
+ * as it was, with nothing pending, and due for a re-poll if it is re-polled
  * after each delivery. That is where kevent_ready(), kevent_post_locked(),
  * kevent_ring_post() and kevent_delivered() would leave it too, minus the
  * detour through the pending state. Returns false, leaving @kev
@@ -218,7 +218,7 @@ bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
 	/* Pairs with the consumer's store-release of head: (B) above. */
 	head = smp_load_acquire(&kq->ring->head);
 	if (!kevent_ring_has_room(kq, head) ||
-	    kevent_level_entry_unread(kq, kev, head))
+	    kevent_waits_for_entry(kq, kev, head))
 		return false;
 	kevent_build_event(kev, &kq->ring->events[tail & kq->ring_mask], mask,
 			   ret_flags, count, value);

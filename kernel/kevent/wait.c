@@ -75,7 +75,11 @@ static DEFINE_PER_CPU(struct kevent_waking, kevent_waking) = {
  * see into (the queue watches an epoll file that watches the queue). The
  * callback of that watch finds the queue in kevent_waking and does not
  * wake its pollers again: the wake-up in progress covers it. Calls do not
- * nest: a watcher's callback only queues the irq_work.
+ * nest: a watcher's callback only queues the irq_work. A cycle through two
+ * queues (both watch an epoll file that watches both) goes through the
+ * other queue's irq_work each round; it stops once the registrations of
+ * that file have nothing new to post: their events coalesce while queued
+ * or, on a ring, while their last entry is unread (one_unread_entry).
  */
 void kevent_wake_pollers(struct kevent_queue *kq)
 {
@@ -199,9 +203,10 @@ static bool kevent_post_no_wake(struct kevent_queue *kq, struct kevent *kev)
 		 * the deferred list until the entry has been read
 		 * (kevent_ring_flush()). Its counts (accept backlog, bytes)
 		 * are then read afresh instead of being posted again, stale,
-		 * behind it.
+		 * behind it. An edge one of a source with one_unread_entry
+		 * waits there too, and its reports add up meanwhile.
 		 */
-		if (kevent_level_entry_unread(kq, kev, head)) {
+		if (kevent_waits_for_entry(kq, kev, head)) {
 			list = &kq->deferred;
 			kev->state |= KEVENT_STATE_DEFERRED;
 		} else if (kevent_ring_post(kq, kev, head)) {

@@ -491,6 +491,111 @@ TEST_F(q, poll_epoll_cycle_through_pipe)
 	close(efd);
 }
 
+/*
+ * On a queue with a ring, an edge-triggered registration has at most one
+ * unread entry too: wake-ups while it is unread are counted into the next
+ * entry, which is posted once user space has consumed the first.
+ */
+TEST(poll_ring_edge_one_unread_entry)
+{
+	struct kevent_ring_map map;
+	struct ukevent *ev;
+	int p[2], fd = kt_queue(8, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	ASSERT_EQ(0, poll_add(fd, p[0], POLLIN, KEVENT_REQ_ET, 0x67));
+	EXPECT_EQ(0, kt_wait(fd, 0, 0));
+	ASSERT_EQ(1, write(p[1], "a", 1));
+	ASSERT_EQ(1, kt_wait(fd, 1, POS_MS));
+	ASSERT_EQ(1, write(p[1], "b", 1));
+	ASSERT_EQ(1, write(p[1], "c", 1));
+	/* Two wake-ups while the entry is unread: no entry for them yet. */
+	EXPECT_EQ(1, kt_wait(fd, 0, 0));
+	ev = kevent_ring_peek(map.ring);
+	ASSERT_FALSE(!ev);
+	CHECK_POLL(*ev, p[0], POLLIN, KEVENT_REQ_ET, 0x67);
+	EXPECT_EQ(1ULL, ev->data[0]);
+	kevent_ring_advance(map.ring, 1);
+	/* Consumed: one entry for both. */
+	ASSERT_EQ(1, kt_wait(fd, 1, POS_MS));
+	ev = kevent_ring_peek(map.ring);
+	ASSERT_FALSE(!ev);
+	CHECK_POLL(*ev, p[0], POLLIN, KEVENT_REQ_ET, 0x67);
+	EXPECT_EQ(2ULL, ev->data[0]);
+	kevent_ring_advance(map.ring, 1);
+	EXPECT_EQ(0, kt_wait(fd, 1, NEG_MS));
+	EXPECT_EQ(3, drain_fd(p[0]));
+	EXPECT_EQ(0U, kevent_ring_overflow_count(map.ring));
+	kevent_ring_munmap(&map);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+
+/*
+ * Two queues with rings watch (edge-triggered) one epoll file that watches
+ * both. An event in x wakes the epoll file, which wakes y's registration,
+ * whose queue's pollers are the epoll file again, which wakes x's, and so
+ * on: epoll wakes its pollers on every wake-up of a watched file, even one
+ * that changes nothing for it. Each registration's unread entry stops the
+ * cycle; it used to run, one irq_work per round, until both rings were
+ * full.
+ */
+TEST(poll_ring_epoll_cycle_two_queues_stops)
+{
+	enum { ENTRIES = 64 };
+	struct epoll_event e = { .events = EPOLLIN };
+	struct kevent_ring_map mx, my;
+	int x = kt_queue(ENTRIES, 0), y = kt_queue(ENTRIES, 0);
+	int efd = epoll_create1(EPOLL_CLOEXEC);
+	__u32 tx, ty;
+
+	ASSERT_LE(0, x);
+	ASSERT_LE(0, y);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, kevent_ring_mmap(x, ENTRIES, &mx));
+	ASSERT_EQ(0, kevent_ring_mmap(y, ENTRIES, &my));
+	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, x, &e));
+	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, y, &e));
+	ASSERT_EQ(0, poll_add(x, efd, POLLIN, KEVENT_REQ_ET, 0x68));
+	ASSERT_EQ(0, poll_add(y, efd, POLLIN, KEVENT_REQ_ET, 0x69));
+	ASSERT_EQ(0, kt_user_add(x, 1, 0, 0x6a));
+	EXPECT_EQ(0, kt_wait(x, 0, 0));
+	EXPECT_EQ(0, kt_wait(y, 0, 0));
+
+	ASSERT_EQ(0, kt_trigger(x, 1, 5));
+	ASSERT_EQ(1, kt_wait(y, 1, POS_MS));
+	kt_sleep_ms(NEG_MS);
+	/* x: the user event and the epoll file; y: the epoll file. */
+	EXPECT_EQ(2U, kevent_ring_count(mx.ring));
+	EXPECT_EQ(1U, kevent_ring_count(my.ring));
+	EXPECT_EQ(0U, kevent_ring_overflow_count(mx.ring));
+	EXPECT_EQ(0U, kevent_ring_overflow_count(my.ring));
+
+	/* Consumed: at most one more entry each, then quiet. */
+	kevent_ring_advance(mx.ring, kevent_ring_count(mx.ring));
+	kevent_ring_advance(my.ring, kevent_ring_count(my.ring));
+	EXPECT_GE(1, kt_wait(x, 0, 0));
+	EXPECT_GE(1, kt_wait(y, 0, 0));
+	kt_sleep_ms(NEG_MS);
+	tx = kevent_ring_tail(mx.ring);
+	ty = kevent_ring_tail(my.ring);
+	EXPECT_GE(1U, kevent_ring_count(mx.ring));
+	EXPECT_GE(1U, kevent_ring_count(my.ring));
+	kt_sleep_ms(NEG_MS);
+	EXPECT_EQ(tx, kevent_ring_tail(mx.ring));
+	EXPECT_EQ(ty, kevent_ring_tail(my.ring));
+	EXPECT_EQ(0U, kevent_ring_overflow_count(mx.ring));
+	EXPECT_EQ(0U, kevent_ring_overflow_count(my.ring));
+	kevent_ring_munmap(&mx);
+	kevent_ring_munmap(&my);
+	close(efd);
+	close(x);
+	close(y);
+}
+
 /* kevent queues inside kevent queues */
 
 TEST_F(q, poll_kevent_nested_one_level)
