@@ -131,9 +131,10 @@ struct kevent_report {
  *		the queue, also under the queue's spinlock.
  * @level:	readiness is a state that @recheck re-evaluates (files),
  *		not a count of occurrences (timers, user events, signals)
- * @one_unread_entry: edge-triggered registrations too have at most one
- *		unread ring entry (level ones always do): reports while it
- *		is unread are coalesced into the next one. For sources whose
+ * @one_unread_entry: edge-triggered registrations too (not oneshot or
+ *		dispatch ones) have at most one unread ring entry, as level
+ *		ones do: reports while it is unread are coalesced into the
+ *		next one. For sources whose
  *		wake-ups can bring nothing new: a file may wake its pollers
  *		when its state did not change (epoll does on every event of
  *		a file it watches), and files can watch each other in cycles

@@ -132,16 +132,27 @@ static inline bool kevent_is_level(const struct kevent *kev)
 }
 
 /*
- * A level registration has at most one unread entry in the ring: while its
- * last one is unread, that entry already says it is ready, so it posts no
- * other. So has any registration of a source with one_unread_entry. Whether
- * @kev must wait for that. @head was loaded with acquire; caller holds
- * kq->lock.
+ * Whether @kev has at most one unread entry in the ring: a level
+ * registration does, since while its last entry is unread that entry
+ * already says it is ready, and so does an edge-triggered one of a source
+ * with one_unread_entry. (Oneshot and dispatch registrations post one
+ * entry per arming.)
+ */
+static inline bool kevent_has_one_unread_entry(const struct kevent *kev)
+{
+	return kevent_is_level(kev) ||
+	       (kev->source->one_unread_entry &&
+		!(kev->flags & (KEVENT_REQ_ONESHOT | KEVENT_REQ_DISPATCH)));
+}
+
+/*
+ * Whether @kev must wait for its last ring entry to be read before it
+ * posts another. @head was loaded with acquire; caller holds kq->lock.
  */
 static inline bool kevent_waits_for_entry(struct kevent_queue *kq,
 					  struct kevent *kev, u32 head)
 {
-	return (kevent_is_level(kev) || kev->source->one_unread_entry) &&
+	return kevent_has_one_unread_entry(kev) &&
 	       kevent_ring_entry_unread(kq, kev, head);
 }
 
@@ -255,6 +266,7 @@ int kevent_ring_alloc(struct kevent_queue *kq, u32 entries);
 void kevent_ring_free(struct kevent_queue *kq);
 int kevent_ring_mmap(struct kevent_queue *kq, struct vm_area_struct *vma);
 void kevent_ring_flush(struct kevent_queue *kq);
+bool kevent_ring_post_due(struct kevent_queue *kq, struct kevent *kev);
 bool kevent_ring_post(struct kevent_queue *kq, struct kevent *kev, u32 head);
 bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
 			     u32 mask, u64 count, u64 value, u32 ret_flags);

@@ -140,6 +140,25 @@ out:
 }
 
 /*
+ * @kev, deferred until its last entry is read, has been reported again. If
+ * user space has read the entry since, post @kev now, with whatever else
+ * is due, rather than leave it to the next harvest or to an event of
+ * another registration: a consumer that watches the queue instead of
+ * sleeping in kevent_wait() is told by this report or not at all. Returns
+ * true if the waiters have a new event. Called with kq->lock held.
+ */
+bool kevent_ring_post_due(struct kevent_queue *kq, struct kevent *kev)
+{
+	/* Pairs with the consumer's store-release of head: (B) above. */
+	u32 head = smp_load_acquire(&kq->ring->head);
+
+	if (kevent_ring_entry_unread(kq, kev, head))
+		return false;
+	kevent_ring_flush(kq);
+	return true;
+}
+
+/*
  * Whether an event may be written straight into the ring: nothing waits in
  * the kernel to go first and a slot is free. Deferred registrations wait
  * for their entries to be read; none can have become due while head is

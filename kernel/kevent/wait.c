@@ -189,10 +189,13 @@ static bool kevent_post_no_wake(struct kevent_queue *kq, struct kevent *kev)
 {
 	struct list_head *list = &kq->ready;
 
-	if (!kev->pending_count || (kev->state & (KEVENT_STATE_QUEUED |
-						  KEVENT_STATE_DISABLED |
-						  KEVENT_STATE_DEAD)))
+	if (!kev->pending_count ||
+	    (kev->state & (KEVENT_STATE_DISABLED | KEVENT_STATE_DEAD)))
 		return false;
+	/* Queued already: the report is coalesced into the pending event. */
+	if (kev->state & KEVENT_STATE_QUEUED)
+		return (kev->state & KEVENT_STATE_DEFERRED) &&
+		       kevent_ring_post_due(kq, kev);
 
 	if (kq->ring) {
 		/* Pairs with the consumer's store-release of head: ring.c */
@@ -200,11 +203,13 @@ static bool kevent_post_no_wake(struct kevent_queue *kq, struct kevent *kev)
 
 		/*
 		 * A level registration whose last entry is unread waits on
-		 * the deferred list until the entry has been read
-		 * (kevent_ring_flush()). Its counts (accept backlog, bytes)
-		 * are then read afresh instead of being posted again, stale,
-		 * behind it. An edge one of a source with one_unread_entry
-		 * waits there too, and its reports add up meanwhile.
+		 * the deferred list until the entry has been read: the next
+		 * flush or report of it then posts it (kevent_ring_flush(),
+		 * kevent_ring_post_due()). Its counts (accept backlog,
+		 * bytes) are then read afresh instead of being posted again,
+		 * stale, behind it. An edge one of a source with
+		 * one_unread_entry waits there too, and its reports add up
+		 * meanwhile.
 		 */
 		if (kevent_waits_for_entry(kq, kev, head)) {
 			list = &kq->deferred;
