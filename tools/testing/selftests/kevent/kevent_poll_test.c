@@ -583,6 +583,33 @@ TEST(poll_ring_edge_deferred_posted_by_wakeup)
 }
 
 /*
+ * A dispatch registration posts one entry per arming: ENABLE reports at
+ * once, even while the entry of the previous arming is unread.
+ */
+TEST(poll_ring_edge_dispatch_enable_posts_at_once)
+{
+	const __u32 flags = KEVENT_REQ_ET | KEVENT_REQ_DISPATCH;
+	struct kevent_ring_map map;
+	int p[2], fd = kt_queue(8, 0);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
+	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
+	ASSERT_EQ(0, poll_add(fd, p[0], POLLIN, flags, 0x6c));
+	ASSERT_EQ(1, write(p[1], "a", 1));
+	ASSERT_EQ(1, kt_wait(fd, 1, POS_MS));
+	ASSERT_EQ(0, kt_op(fd, KEVENT_POLL, p[0], KEVENT_CTL_ENABLE));
+	ASSERT_EQ(2U, kevent_ring_count(map.ring));
+	CHECK_POLL(*kevent_ring_get(map.ring, 1), p[0], POLLIN, flags, 0x6c);
+	kevent_ring_advance(map.ring, 2);
+	EXPECT_EQ(0, kt_wait(fd, 1, NEG_MS));
+	kevent_ring_munmap(&map);
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+}
+
+/*
  * Two queues with rings watch (edge-triggered) one epoll file that watches
  * both. An event in x wakes the epoll file, which wakes y's registration,
  * whose queue's pollers are the epoll file again, which wakes x's, and so
