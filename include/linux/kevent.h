@@ -134,11 +134,10 @@ struct kevent_report {
  * @one_unread_entry: edge-triggered registrations too (not oneshot or
  *		dispatch ones) have at most one unread ring entry, as level
  *		ones do: reports while it is unread are coalesced into the
- *		next one. For sources whose
- *		wake-ups can bring nothing new: a file may wake its pollers
- *		when its state did not change (epoll does on every event of
- *		a file it watches), and files can watch each other in cycles
- *		that go through kevent queues.
+ *		next one. For sources whose wake-ups can bring nothing new:
+ *		a file may wake its pollers when its state did not change
+ *		(epoll does on every event of a file it watches), and files
+ *		can watch each other in cycles that go through kevent queues.
  */
 struct kevent_source {
 	u16	type;

@@ -79,7 +79,8 @@ static DEFINE_PER_CPU(struct kevent_waking, kevent_waking) = {
  * queues (both watch an epoll file that watches both) goes through the
  * other queue's irq_work each round; it stops once the registrations of
  * that file have nothing new to post: their events coalesce while queued
- * or, on a ring, while their last entry is unread (one_unread_entry).
+ * or, on a ring, while their last entry is unread (one_unread_entry). A
+ * consumer that reads each entry before the next round keeps it going.
  */
 void kevent_wake_pollers(struct kevent_queue *kq)
 {
