@@ -186,6 +186,16 @@ static void kevent_test_ring_free(void *kq)
 	kevent_ring_free(kq);
 }
 
+/* Give @kq a ring of @entries, freed when the test ends. */
+static void kevent_test_add_ring(struct kunit *test, struct kevent_queue *kq,
+				 u32 entries)
+{
+	KUNIT_ASSERT_EQ(test, kevent_ring_alloc(kq, entries), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							kevent_test_ring_free,
+							kq), 0);
+}
+
 /* One occurrence of @kev, reported as kevent_ready() does. */
 static void kevent_test_report(struct kevent_queue *kq, struct kevent *kev)
 {
@@ -209,10 +219,7 @@ static void kevent_ring_deferred_edge(struct kunit *test)
 
 	kev->source = &kevent_test_file_source;
 	kev->flags = KEVENT_REQ_ET;
-	KUNIT_ASSERT_EQ(test, kevent_ring_alloc(kq, 4), 0);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-							kevent_test_ring_free,
-							kq), 0);
+	kevent_test_add_ring(test, kq, 4);
 
 	kevent_test_report(kq, kev);
 	KUNIT_EXPECT_EQ(test, kq->ring_tail, 1U);
@@ -249,10 +256,7 @@ static void kevent_ring_deferred_level(struct kunit *test)
 	struct kevent *level = &kev[0], *count = &kev[1];
 	struct kevent_queue *kq = level->queue;
 
-	KUNIT_ASSERT_EQ(test, kevent_ring_alloc(kq, 4), 0);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-							kevent_test_ring_free,
-							kq), 0);
+	kevent_test_add_ring(test, kq, 4);
 
 	kevent_test_report(kq, level);
 	KUNIT_EXPECT_EQ(test, kq->ring_tail, 1U);

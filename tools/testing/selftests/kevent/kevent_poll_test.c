@@ -491,20 +491,41 @@ TEST_F(q, poll_epoll_cycle_through_pipe)
 	close(efd);
 }
 
+/* A queue with a ring of 8 entries, mapped, and a non-blocking pipe. */
+FIXTURE(rq)
+{
+	int fd;
+	int p[2];
+	struct kevent_ring_map map;
+};
+
+FIXTURE_SETUP(rq)
+{
+	self->fd = kt_queue(8, 0);
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, kevent_ring_mmap(self->fd, 8, &self->map));
+	ASSERT_EQ(0, pipe2(self->p, O_NONBLOCK | O_CLOEXEC));
+}
+
+FIXTURE_TEARDOWN(rq)
+{
+	kevent_ring_munmap(&self->map);
+	close(self->p[0]);
+	close(self->p[1]);
+	close(self->fd);
+}
+
 /*
  * On a queue with a ring, an edge-triggered registration has at most one
  * unread entry too: wake-ups while it is unread are counted into the next
  * entry, which is posted once user space has consumed the first.
  */
-TEST(poll_ring_edge_one_unread_entry)
+TEST_F(rq, poll_ring_edge_one_unread_entry)
 {
-	struct kevent_ring_map map;
+	struct kevent_ring *ring = self->map.ring;
+	int fd = self->fd, *p = self->p;
 	struct ukevent *ev;
-	int p[2], fd = kt_queue(8, 0);
 
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
-	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
 	ASSERT_EQ(0, poll_add(fd, p[0], POLLIN, KEVENT_REQ_ET, 0x67));
 	EXPECT_EQ(0, kt_wait(fd, 0, 0));
 	ASSERT_EQ(1, write(p[1], "a", 1));
@@ -513,25 +534,21 @@ TEST(poll_ring_edge_one_unread_entry)
 	ASSERT_EQ(1, write(p[1], "c", 1));
 	/* Two wake-ups while the entry is unread: no entry for them yet. */
 	EXPECT_EQ(1, kt_wait(fd, 0, 0));
-	ev = kevent_ring_peek(map.ring);
+	ev = kevent_ring_peek(ring);
 	ASSERT_FALSE(!ev);
 	CHECK_POLL(*ev, p[0], POLLIN, KEVENT_REQ_ET, 0x67);
 	EXPECT_EQ(1ULL, ev->data[0]);
-	kevent_ring_advance(map.ring, 1);
+	kevent_ring_advance(ring, 1);
 	/* Consumed: one entry for both. */
 	ASSERT_EQ(1, kt_wait(fd, 1, POS_MS));
-	ev = kevent_ring_peek(map.ring);
+	ev = kevent_ring_peek(ring);
 	ASSERT_FALSE(!ev);
 	CHECK_POLL(*ev, p[0], POLLIN, KEVENT_REQ_ET, 0x67);
 	EXPECT_EQ(2ULL, ev->data[0]);
-	kevent_ring_advance(map.ring, 1);
+	kevent_ring_advance(ring, 1);
 	EXPECT_EQ(0, kt_wait(fd, 1, NEG_MS));
 	EXPECT_EQ(3, drain_fd(p[0]));
-	EXPECT_EQ(0U, kevent_ring_overflow_count(map.ring));
-	kevent_ring_munmap(&map);
-	close(p[0]);
-	close(p[1]);
-	close(fd);
+	EXPECT_EQ(0U, kevent_ring_overflow_count(ring));
 }
 
 /*
@@ -541,72 +558,59 @@ TEST(poll_ring_edge_one_unread_entry)
  * (epoll, another queue) learns of it by that wake-up only.
  */
 static void deferred_posted_by_wakeup(struct __test_metadata *_metadata,
-				      __u32 flags)
+				      int fd, const int p[2],
+				      struct kevent_ring *ring, __u32 flags)
 {
-	struct kevent_ring_map map;
 	struct ukevent *ev;
-	int p[2], fd = kt_queue(8, 0);
 
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
-	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
 	ASSERT_EQ(0, poll_add(fd, p[0], POLLIN, flags, 0x6b));
 	ASSERT_EQ(1, write(p[1], "a", 1));
 	ASSERT_EQ(1, kt_wait(fd, 1, POS_MS));
 	ASSERT_EQ(1, write(p[1], "b", 1));
-	kevent_ring_advance(map.ring, 1);
-	EXPECT_EQ(0U, kevent_ring_count(map.ring));
+	kevent_ring_advance(ring, 1);
+	EXPECT_EQ(0U, kevent_ring_count(ring));
 	ASSERT_EQ(1, write(p[1], "c", 1));
-	ASSERT_EQ(1U, kevent_ring_count(map.ring));
-	ev = kevent_ring_peek(map.ring);
+	ASSERT_EQ(1U, kevent_ring_count(ring));
+	ev = kevent_ring_peek(ring);
 	ASSERT_FALSE(!ev);
 	CHECK_POLL(*ev, p[0], POLLIN, flags, 0x6b);
 	if (flags & KEVENT_REQ_ET)
 		EXPECT_EQ(2ULL, ev->data[0]);
-	kevent_ring_advance(map.ring, 1);
+	kevent_ring_advance(ring, 1);
 	EXPECT_EQ(3, drain_fd(p[0]));
 	EXPECT_EQ(0, kt_wait(fd, 1, NEG_MS));
-	kevent_ring_munmap(&map);
-	close(p[0]);
-	close(p[1]);
-	close(fd);
 }
 
-TEST(poll_ring_level_deferred_posted_by_wakeup)
+TEST_F(rq, poll_ring_level_deferred_posted_by_wakeup)
 {
-	deferred_posted_by_wakeup(_metadata, 0);
+	deferred_posted_by_wakeup(_metadata, self->fd, self->p, self->map.ring,
+				  0);
 }
 
-TEST(poll_ring_edge_deferred_posted_by_wakeup)
+TEST_F(rq, poll_ring_edge_deferred_posted_by_wakeup)
 {
-	deferred_posted_by_wakeup(_metadata, KEVENT_REQ_ET);
+	deferred_posted_by_wakeup(_metadata, self->fd, self->p, self->map.ring,
+				  KEVENT_REQ_ET);
 }
 
 /*
  * A dispatch registration posts one entry per arming: ENABLE reports at
  * once, even while the entry of the previous arming is unread.
  */
-TEST(poll_ring_edge_dispatch_enable_posts_at_once)
+TEST_F(rq, poll_ring_edge_dispatch_enable_posts_at_once)
 {
 	const __u32 flags = KEVENT_REQ_ET | KEVENT_REQ_DISPATCH;
-	struct kevent_ring_map map;
-	int p[2], fd = kt_queue(8, 0);
+	struct kevent_ring *ring = self->map.ring;
+	int fd = self->fd, *p = self->p;
 
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
-	ASSERT_EQ(0, pipe2(p, O_NONBLOCK | O_CLOEXEC));
 	ASSERT_EQ(0, poll_add(fd, p[0], POLLIN, flags, 0x6c));
 	ASSERT_EQ(1, write(p[1], "a", 1));
 	ASSERT_EQ(1, kt_wait(fd, 1, POS_MS));
 	ASSERT_EQ(0, kt_op(fd, KEVENT_POLL, p[0], KEVENT_CTL_ENABLE));
-	ASSERT_EQ(2U, kevent_ring_count(map.ring));
-	CHECK_POLL(*kevent_ring_get(map.ring, 1), p[0], POLLIN, flags, 0x6c);
-	kevent_ring_advance(map.ring, 2);
+	ASSERT_EQ(2U, kevent_ring_count(ring));
+	CHECK_POLL(*kevent_ring_get(ring, 1), p[0], POLLIN, flags, 0x6c);
+	kevent_ring_advance(ring, 2);
 	EXPECT_EQ(0, kt_wait(fd, 1, NEG_MS));
-	kevent_ring_munmap(&map);
-	close(p[0]);
-	close(p[1]);
-	close(fd);
 }
 
 /*
