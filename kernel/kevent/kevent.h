@@ -279,6 +279,7 @@ void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count);
 void kevent_consume(struct kevent_queue *kq, struct kevent *kev, u64 count);
 bool kevent_post_locked(struct kevent_queue *kq, struct kevent *kev);
 void kevent_wake_pollers(struct kevent_queue *kq);
+bool kevent_waking_pollers(struct kevent_queue *kq);
 void kevent_poll_work(struct irq_work *work);
 bool kevent_queue_has_events(struct kevent_queue *kq);
 void kevent_recheck_one(struct kevent *kev);

@@ -346,6 +346,46 @@ static void kevent_recheck_reports_in_order(struct kunit *test)
 			(u64)NR_LEVEL);
 }
 
+/*
+ * A re-poll request made while an earlier one is unserved is covered by
+ * it: it is not counted and wakes nobody, which ends a wake-up cycle
+ * through the registration until a harvest serves the request. Once it is
+ * served, the next request counts again; a restricted registration's
+ * always counts.
+ */
+static void kevent_recheck_request_covered(struct kunit *test)
+{
+	struct kevent *kev = kevent_test_setup(test, 2);
+	struct kevent_queue *kq = kev[0].queue;
+
+	kevent_request_recheck(&kev[0]);
+	kevent_request_recheck(&kev[0]);
+	KUNIT_EXPECT_EQ(test, kq->recheck_requests, 1U);
+	KUNIT_EXPECT_EQ(test, kev[0].state,
+			(u32)(KEVENT_STATE_RECHECK | KEVENT_STATE_WOKEN));
+	KUNIT_EXPECT_PTR_EQ(test, kq->recheck.next, &kev[0].recheck_link);
+
+	mutex_lock(&kq->mutex);
+	KUNIT_EXPECT_EQ(test, kevent_recheck_all(kq), 1U);
+	mutex_unlock(&kq->mutex);
+	/* Served: its state held, so it is queued. */
+	KUNIT_EXPECT_EQ(test, kev[0].state, (u32)KEVENT_STATE_QUEUED);
+
+	kevent_request_recheck(&kev[0]);
+	KUNIT_EXPECT_EQ(test, kq->recheck_requests, 2U);
+	KUNIT_EXPECT_TRUE(test, kev[0].state & KEVENT_STATE_WOKEN);
+
+	/*
+	 * A restricted registration is never covered: whoever took the
+	 * earlier wake-up may not have been able to serve it.
+	 */
+	spin_lock_irq(&kq->lock);
+	kev[0].state |= KEVENT_STATE_RESTRICTED;
+	spin_unlock_irq(&kq->lock);
+	kevent_request_recheck(&kev[0]);
+	KUNIT_EXPECT_EQ(test, kq->recheck_requests, 3U);
+}
+
 #define KEVENT_TEST_NODES	64
 
 static void kevent_index_sorted_unique(struct kunit *test)
@@ -416,6 +456,7 @@ static struct kunit_case kevent_test_cases[] = {
 	KUNIT_CASE(kevent_ring_deferred_level),
 	KUNIT_CASE(kevent_ring_deferred_edge),
 	KUNIT_CASE(kevent_recheck_reports_in_order),
+	KUNIT_CASE(kevent_recheck_request_covered),
 	{}
 };
 

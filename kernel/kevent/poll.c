@@ -7,8 +7,9 @@
  * file uses. Wake-ups then arrive in kevent_poll_wake(), in whatever
  * context the file wakes its queue. When the wake key carries a poll mask
  * (sockets, pipes, eventfd, ...) the event is reported from there without
- * calling ->poll() again; only keyless wake-ups and level-triggered
- * re-reports call ->poll(), later, in process context.
+ * calling ->poll() again; only keyless wake-ups, those a notification
+ * queue's posting caused and level-triggered re-reports call ->poll(),
+ * later, in process context.
  *
  * No registration holds a reference on its file. Files with registrations
  * are found through a global hash table keyed by the struct file pointer,
@@ -336,10 +337,25 @@ static int kevent_poll_wake(wait_queue_entry_t *wait, unsigned int mode,
 		return 0;
 	}
 
-	if (!mask)
+	if (!mask) {
 		kevent_request_recheck(&kp->kev);
-	else if (mask & READ_ONCE(kp->interest))
-		kevent_poll_report(kp, mask & READ_ONCE(kp->interest));
+	} else if (mask & READ_ONCE(kp->interest)) {
+		/*
+		 * Caused by a notification queue's posting: a kevent queue's
+		 * through epoll, or io_uring's (its ring fd, its eventfd).
+		 * It may be going round a cycle, so a re-poll request, served
+		 * by the next harvest (kevent_wake_pollers()). An echo of the
+		 * registration's own queue's wake-up changes nothing for that
+		 * queue's consumer. A watched queue is not such a file: queue
+		 * nesting has no cycles.
+		 */
+		if ((mask & EPOLL_URING_WAKE) && !kp->watched) {
+			if (!kevent_waking_pollers(kp->kev.queue))
+				kevent_request_recheck(&kp->kev);
+		} else {
+			kevent_poll_report(kp, mask & READ_ONCE(kp->interest));
+		}
+	}
 	return 0;
 }
 

@@ -66,6 +66,17 @@ static DEFINE_PER_CPU(struct kevent_waking, kevent_waking) = {
 };
 
 /*
+ * Whether the current task is in kevent_wake_pollers() for @kq on this CPU:
+ * a wake-up reaching @kq now is then an echo of that one. Any context; on
+ * another CPU or for another task the answer is no, whichever is read.
+ */
+bool kevent_waking_pollers(struct kevent_queue *kq)
+{
+	return this_cpu_read(kevent_waking.queue) == kq &&
+	       this_cpu_read(kevent_waking.task) == current;
+}
+
+/*
  * Wake poll(), select() and epoll watchers of the queue fd, and kevent
  * queues watching it. Called from process context or from the queue's
  * irq_work, never from event context (see kevent_wake_pollers_later()),
@@ -73,14 +84,22 @@ static DEFINE_PER_CPU(struct kevent_waking, kevent_waking) = {
  *
  * A watch chain can come back to this queue through a file kevent cannot
  * see into (the queue watches an epoll file that watches the queue). The
- * callback of that watch finds the queue in kevent_waking and does not
- * wake its pollers again: the wake-up in progress covers it. Calls do not
- * nest: a watcher's callback only queues the irq_work. A cycle through two
- * queues (both watch an epoll file that watches both) goes through the
- * other queue's irq_work each round; it stops once the registrations of
- * that file have nothing new to post: their events coalesce while queued
- * or, on a ring, while their last entry is unread (one_unread_entry). A
- * consumer that reads each entry before the next round keeps it going.
+ * registration on that file drops the echo (kevent_waking_pollers()), and
+ * a report that still reaches kevent_wake_pollers_later() for the queue
+ * being woken does not wake its pollers again: the wake-up in progress
+ * covers it. Calls do not nest: a watcher's callback only queues the
+ * irq_work.
+ *
+ * A cycle through two queues (both watch an epoll file that watches both)
+ * would go on through the other queue's irq_work each round. The key
+ * carries EPOLL_URING_WAKE, as io_uring's do for its completions: the
+ * wake-up comes from a notification queue, and epoll passes the flag on
+ * to its own pollers (ep_poll_callback()). A registration on a file other
+ * than a queue turns such a wake-up into a re-poll request, served by a
+ * task's next harvest, and further ones until then are covered by it
+ * (kevent_request_recheck()). The cycle so stops after one round and goes
+ * on only by system calls. io_uring ends a multishot poll on the first
+ * wake-up so marked.
  */
 void kevent_wake_pollers(struct kevent_queue *kq)
 {
@@ -90,7 +109,8 @@ void kevent_wake_pollers(struct kevent_queue *kq)
 	__this_cpu_write(kevent_waking.queue, kq);
 	__this_cpu_write(kevent_waking.task, current);
 	spin_lock(&kq->poll_wait.lock);
-	wake_up_locked_poll(&kq->poll_wait, EPOLLIN | EPOLLRDNORM);
+	wake_up_locked_poll(&kq->poll_wait,
+			    EPOLLIN | EPOLLRDNORM | EPOLL_URING_WAKE);
 	spin_unlock(&kq->poll_wait.lock);
 	__this_cpu_write(kevent_waking.task, NULL);
 	__this_cpu_write(kevent_waking.queue, NULL);
@@ -109,8 +129,7 @@ void kevent_wake_pollers(struct kevent_queue *kq)
  */
 static void kevent_wake_pollers_later(struct kevent_queue *kq)
 {
-	if (this_cpu_read(kevent_waking.queue) != kq ||
-	    this_cpu_read(kevent_waking.task) != current)
+	if (!kevent_waking_pollers(kq))
 		irq_work_queue(&kq->poll_work);
 }
 
@@ -323,8 +342,9 @@ bool kevent_ready(struct kevent *kev, u32 mask, u64 count, u64 value,
  * @kev:	the registration
  *
  * For a wake-up that does not say what happened (no poll mask in the wake
- * key), or an origin that must be served by a particular thread (signals
- * to consume): the next kevent_get_events() or kevent_wait(), or a waiter
+ * key) or that a notification queue's posting caused (EPOLL_URING_WAKE),
+ * or an origin that must be served by a particular thread (signals to
+ * consume): the next kevent_get_events() or kevent_wait(), or a waiter
  * woken now, calls source->recheck(), in a task that may
  * (source->may_recheck). Every waiter is woken, since only some may be
  * able to serve it. Safe from any context.
@@ -336,7 +356,17 @@ void kevent_request_recheck(struct kevent *kev)
 	bool wake = false;
 
 	spin_lock_irqsave(&kq->lock, flags);
-	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_DISABLED))) {
+	/*
+	 * A request that is still unserved covers this one: the re-poll
+	 * comes after it, and its wake-up went out. Not waking again is what
+	 * ends a wake-up cycle through this registration until a task serves
+	 * the request (see kevent_wake_pollers()). Not for a restricted one:
+	 * the task that took the earlier wake-up (through an edge-triggered
+	 * watcher of the queue) may not be one that can serve it.
+	 */
+	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_DISABLED)) &&
+	    (kev->state & (KEVENT_STATE_WOKEN | KEVENT_STATE_RESTRICTED)) !=
+	    KEVENT_STATE_WOKEN) {
 		kevent_recheck_link(kq, kev);
 		kev->state |= KEVENT_STATE_WOKEN;
 		/* Linked first: pairs with kevent_recheck_requests(). */

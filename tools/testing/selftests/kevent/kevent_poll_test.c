@@ -8,12 +8,15 @@
 #include "kevent_test.h"
 #include "../kselftest_harness.h"
 
+#include <linux/io_uring.h>
+
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -614,68 +617,371 @@ TEST_F(rq, poll_ring_edge_dispatch_enable_posts_at_once)
 }
 
 /*
- * Two queues with rings watch (edge-triggered) one epoll file that watches
- * both. An event in x wakes the epoll file, which wakes y's registration,
- * whose queue's pollers are the epoll file again, which wakes x's, and so
- * on: epoll wakes its pollers on every wake-up of a watched file, even one
- * that changes nothing for it. Each registration's unread entry stops the
- * cycle; it used to run, one irq_work per round, until both rings were
- * full.
+ * Two queues with rings, x and y, watch one epoll file that watches both.
+ * An event in x wakes the epoll file, which wakes y's registration, whose
+ * queue's pollers are the epoll file again, which wakes x's, and so on:
+ * epoll wakes its pollers on every wake-up of a watched file, even one
+ * that changes nothing for it. Such a wake-up carries EPOLL_URING_WAKE, so
+ * each registration turns it into one re-poll request, served by its
+ * queue's next harvest: without harvests the cycle stops at once. It used
+ * to run, one irq_work per round, as long as the entries were read.
  */
-TEST(poll_ring_epoll_cycle_two_queues_stops)
+struct epoll_cycle {
+	struct kevent_ring_map	mx, my;
+	int			x, y, efd;
+};
+
+static void epoll_cycle_setup(struct __test_metadata *_metadata,
+			      struct epoll_cycle *c, __u32 flags)
 {
 	enum { ENTRIES = 64 };
 	struct epoll_event e = { .events = EPOLLIN };
-	struct kevent_ring_map mx, my;
-	int x = kt_queue(ENTRIES, 0), y = kt_queue(ENTRIES, 0);
-	int efd = epoll_create1(EPOLL_CLOEXEC);
+
+	c->x = kt_queue(ENTRIES, 0);
+	c->y = kt_queue(ENTRIES, 0);
+	c->efd = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, c->x);
+	ASSERT_LE(0, c->y);
+	ASSERT_LE(0, c->efd);
+	ASSERT_EQ(0, kevent_ring_mmap(c->x, ENTRIES, &c->mx));
+	ASSERT_EQ(0, kevent_ring_mmap(c->y, ENTRIES, &c->my));
+	ASSERT_EQ(0, epoll_ctl(c->efd, EPOLL_CTL_ADD, c->x, &e));
+	ASSERT_EQ(0, epoll_ctl(c->efd, EPOLL_CTL_ADD, c->y, &e));
+	ASSERT_EQ(0, poll_add(c->x, c->efd, POLLIN, flags, 0x68));
+	ASSERT_EQ(0, poll_add(c->y, c->efd, POLLIN, flags, 0x69));
+	ASSERT_EQ(0, kt_user_add(c->x, 1, 0, 0x6a));
+	EXPECT_EQ(0, kt_wait(c->x, 0, 0));
+	EXPECT_EQ(0, kt_wait(c->y, 0, 0));
+}
+
+static void epoll_cycle_teardown(struct epoll_cycle *c)
+{
+	kevent_ring_munmap(&c->mx);
+	kevent_ring_munmap(&c->my);
+	close(c->efd);
+	close(c->x);
+	close(c->y);
+}
+
+/* Each harvest reports the epoll file once; nothing moves in between. */
+TEST(poll_ring_epoll_cycle_two_queues_harvest)
+{
+	struct epoll_cycle c;
 	__u32 tx, ty;
 	int n;
+
+	epoll_cycle_setup(_metadata, &c, KEVENT_REQ_ET);
+	ASSERT_EQ(0, kt_trigger(c.x, 1, 5));
+	/* y's waiter is woken to serve the re-poll: the epoll file holds. */
+	ASSERT_EQ(1, kt_wait(c.y, 1, POS_MS));
+	CHECK_POLL(*kevent_ring_peek(c.my.ring), c.efd, POLLIN, KEVENT_REQ_ET,
+		   0x69);
+	kt_sleep_ms(NEG_MS);
+	/* x: the user event; its re-poll waits for x's harvest. */
+	EXPECT_EQ(1U, kevent_ring_count(c.mx.ring));
+	EXPECT_EQ(1U, kevent_ring_count(c.my.ring));
+	ASSERT_EQ(2, kt_wait(c.x, 0, 0));
+	CHECK_POLL(*kevent_ring_get(c.mx.ring, 1), c.efd, POLLIN,
+		   KEVENT_REQ_ET, 0x68);
+	tx = kevent_ring_tail(c.mx.ring);
+	ty = kevent_ring_tail(c.my.ring);
+	kt_sleep_ms(NEG_MS);
+	EXPECT_EQ(tx, kevent_ring_tail(c.mx.ring));
+	EXPECT_EQ(ty, kevent_ring_tail(c.my.ring));
+
+	/* Consumed: at most one more entry each, then quiet. */
+	kevent_ring_advance(c.mx.ring, kevent_ring_count(c.mx.ring));
+	kevent_ring_advance(c.my.ring, kevent_ring_count(c.my.ring));
+	n = kt_wait(c.x, 0, 0);
+	EXPECT_TRUE(n == 0 || n == 1) TH_LOG("x: %d", n);
+	n = kt_wait(c.y, 0, 0);
+	EXPECT_TRUE(n == 0 || n == 1) TH_LOG("y: %d", n);
+	tx = kevent_ring_tail(c.mx.ring);
+	ty = kevent_ring_tail(c.my.ring);
+	kt_sleep_ms(NEG_MS);
+	EXPECT_EQ(tx, kevent_ring_tail(c.mx.ring));
+	EXPECT_EQ(ty, kevent_ring_tail(c.my.ring));
+	EXPECT_EQ(0U, kevent_ring_overflow_count(c.mx.ring));
+	EXPECT_EQ(0U, kevent_ring_overflow_count(c.my.ring));
+	epoll_cycle_teardown(&c);
+}
+
+/* Drains both rings without system calls, counting the entries. */
+struct cycle_spinner {
+	struct epoll_cycle	*c;
+	atomic_bool		stop;
+	atomic_uint		user, epoll;
+};
+
+static void cycle_spinner_drain(struct cycle_spinner *s,
+				struct kevent_ring *ring)
+{
+	struct ukevent *ev;
+
+	while ((ev = kevent_ring_peek(ring)) != NULL) {
+		if (ev->type == KEVENT_POLL)
+			atomic_fetch_add(&s->epoll, 1);
+		else
+			atomic_fetch_add(&s->user, 1);
+		kevent_ring_advance(ring, 1);
+	}
+}
+
+static void *cycle_spinner_loop(void *arg)
+{
+	struct cycle_spinner *s = arg;
+
+	while (!atomic_load(&s->stop)) {
+		cycle_spinner_drain(s, s->c->mx.ring);
+		cycle_spinner_drain(s, s->c->my.ring);
+	}
+	return NULL;
+}
+
+/*
+ * A consumer that reads every entry at once and never enters the kernel
+ * does not keep the cycle going: the epoll file's wake-ups wait for a
+ * harvest. The rounds are many because the old loop depended on the
+ * spinner reading an entry before the next round posted: most rounds ran
+ * until the test ended, some stopped after an entry each.
+ */
+static void epoll_cycle_spinning(struct __test_metadata *_metadata,
+				 __u32 flags)
+{
+	struct cycle_spinner s = { 0 };
+	struct epoll_cycle c;
+	pthread_t spinner;
+	unsigned int n;
+	int round;
+
+	epoll_cycle_setup(_metadata, &c, flags);
+	s.c = &c;
+	ASSERT_EQ(0, pthread_create(&spinner, NULL, cycle_spinner_loop, &s));
+	for (round = 0; round < 10; round++) {
+		ASSERT_EQ(0, kt_trigger(c.x, 1, 5));
+		kt_sleep_ms(NEG_MS);
+		n = atomic_exchange(&s.epoll, 0);
+		EXPECT_EQ(0U, n) TH_LOG("round %d: %u epoll file entries",
+					round, n);
+		EXPECT_EQ(1U, atomic_exchange(&s.user, 0));
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(spinner, NULL);
+	/* The wake-ups were not lost: a harvest reports the epoll file. */
+	ASSERT_EQ(1, kt_wait(c.y, 0, 0));
+	CHECK_POLL(*kevent_ring_peek(c.my.ring), c.efd, POLLIN, flags, 0x69);
+	epoll_cycle_teardown(&c);
+}
+
+TEST(poll_ring_epoll_cycle_spinning_consumer_edge)
+{
+	epoll_cycle_spinning(_metadata, KEVENT_REQ_ET);
+}
+
+TEST(poll_ring_epoll_cycle_spinning_consumer_level)
+{
+	epoll_cycle_spinning(_metadata, 0);
+}
+
+/* Drains one ring and sleeps in kevent_wait(), until stopped. */
+struct cycle_waiter {
+	int			fd;
+	struct kevent_ring	*ring;
+	atomic_bool		*stop;
+	atomic_uint		entries;
+};
+
+static void *cycle_waiter_loop(void *arg)
+{
+	struct cycle_waiter *w = arg;
+	unsigned int n;
+
+	while (!atomic_load(w->stop)) {
+		n = kevent_ring_count(w->ring);
+		kevent_ring_advance(w->ring, n);
+		atomic_fetch_add(&w->entries, n);
+		kt_wait(w->fd, 1, NEG_MS);
+	}
+	return NULL;
+}
+
+/*
+ * A thread per queue in the usual loop (drain the ring, sleep in
+ * kevent_wait()): an event in x gives a few epoll file entries, then the
+ * queues go quiet. The echo of a queue's own wake-up is not a re-poll
+ * request; if it were, each harvest would find the other queue's request
+ * and report the epoll file again, as long as the two threads keep
+ * winning that race: hundreds to thousands of entries in most rounds.
+ */
+TEST(poll_ring_epoll_cycle_waiting_consumers_quiet)
+{
+	atomic_bool stop = false;
+	struct cycle_waiter wx = { .stop = &stop }, wy = { .stop = &stop };
+	struct epoll_cycle c;
+	pthread_t tx, ty;
+	unsigned int nx, ny;
+	int round;
+
+	epoll_cycle_setup(_metadata, &c, KEVENT_REQ_ET);
+	wx.fd = c.x;
+	wx.ring = c.mx.ring;
+	wy.fd = c.y;
+	wy.ring = c.my.ring;
+	ASSERT_EQ(0, pthread_create(&tx, NULL, cycle_waiter_loop, &wx));
+	ASSERT_EQ(0, pthread_create(&ty, NULL, cycle_waiter_loop, &wy));
+	for (round = 0; round < 10; round++) {
+		ASSERT_EQ(0, kt_trigger(c.x, 1, 5));
+		kt_sleep_ms(4 * NEG_MS);
+		nx = atomic_exchange(&wx.entries, 0);
+		ny = atomic_exchange(&wy.entries, 0);
+		EXPECT_GE(32U, nx + ny) TH_LOG("round %d: x %u, y %u entries",
+					       round, nx, ny);
+		kt_sleep_ms(2 * NEG_MS);
+		nx = atomic_exchange(&wx.entries, 0);
+		ny = atomic_exchange(&wy.entries, 0);
+		EXPECT_EQ(0U, nx + ny) TH_LOG("round %d, quiet: x %u, y %u",
+					      round, nx, ny);
+	}
+	atomic_store(&stop, true);
+	pthread_join(tx, NULL);
+	pthread_join(ty, NULL);
+	epoll_cycle_teardown(&c);
+}
+
+/*
+ * Not a cycle: y watches an epoll file that watches x. An event in x makes
+ * y readable for its pollers at once, before any harvest of y, and y's
+ * harvest then reports the epoll file.
+ */
+TEST(poll_epoll_chain_from_queue_wakes_pollers)
+{
+	struct epoll_event e = { .events = EPOLLIN };
+	int x = kt_queue(0, 0), y = kt_queue(0, 0);
+	int efd = epoll_create1(EPOLL_CLOEXEC);
+	struct pollfd pfd;
+	struct ukevent ev[4];
 
 	ASSERT_LE(0, x);
 	ASSERT_LE(0, y);
 	ASSERT_LE(0, efd);
-	ASSERT_EQ(0, kevent_ring_mmap(x, ENTRIES, &mx));
-	ASSERT_EQ(0, kevent_ring_mmap(y, ENTRIES, &my));
 	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, x, &e));
-	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, y, &e));
-	ASSERT_EQ(0, poll_add(x, efd, POLLIN, KEVENT_REQ_ET, 0x68));
-	ASSERT_EQ(0, poll_add(y, efd, POLLIN, KEVENT_REQ_ET, 0x69));
-	ASSERT_EQ(0, kt_user_add(x, 1, 0, 0x6a));
-	EXPECT_EQ(0, kt_wait(x, 0, 0));
-	EXPECT_EQ(0, kt_wait(y, 0, 0));
-
+	ASSERT_EQ(0, poll_add(y, efd, POLLIN, KEVENT_REQ_ET, 0x6d));
+	ASSERT_EQ(0, kt_user_add(x, 1, 0, 0x6e));
+	pfd = (struct pollfd){ .fd = y, .events = POLLIN };
+	EXPECT_EQ(0, poll(&pfd, 1, 0));
 	ASSERT_EQ(0, kt_trigger(x, 1, 5));
-	ASSERT_EQ(1, kt_wait(y, 1, POS_MS));
-	kt_sleep_ms(NEG_MS);
-	/* x: the user event and the epoll file; y: the epoll file. */
-	EXPECT_EQ(2U, kevent_ring_count(mx.ring));
-	EXPECT_EQ(1U, kevent_ring_count(my.ring));
-	EXPECT_EQ(0U, kevent_ring_overflow_count(mx.ring));
-	EXPECT_EQ(0U, kevent_ring_overflow_count(my.ring));
-
-	/* Consumed: at most one more entry each, then quiet. */
-	kevent_ring_advance(mx.ring, kevent_ring_count(mx.ring));
-	kevent_ring_advance(my.ring, kevent_ring_count(my.ring));
-	n = kt_wait(x, 0, 0);
-	EXPECT_TRUE(n == 0 || n == 1) TH_LOG("x: %d", n);
-	n = kt_wait(y, 0, 0);
-	EXPECT_TRUE(n == 0 || n == 1) TH_LOG("y: %d", n);
-	kt_sleep_ms(NEG_MS);
-	tx = kevent_ring_tail(mx.ring);
-	ty = kevent_ring_tail(my.ring);
-	EXPECT_GE(1U, kevent_ring_count(mx.ring));
-	EXPECT_GE(1U, kevent_ring_count(my.ring));
-	kt_sleep_ms(NEG_MS);
-	EXPECT_EQ(tx, kevent_ring_tail(mx.ring));
-	EXPECT_EQ(ty, kevent_ring_tail(my.ring));
-	EXPECT_EQ(0U, kevent_ring_overflow_count(mx.ring));
-	EXPECT_EQ(0U, kevent_ring_overflow_count(my.ring));
-	kevent_ring_munmap(&mx);
-	kevent_ring_munmap(&my);
+	ASSERT_EQ(1, poll(&pfd, 1, POS_MS));
+	EXPECT_EQ(POLLIN, pfd.revents);
+	ASSERT_EQ(1, kt_poll(y, ev, 4));
+	CHECK_POLL(ev[0], efd, POLLIN, KEVENT_REQ_ET, 0x6d);
+	EXPECT_EQ(0, kt_poll(y, ev, 4));
 	close(efd);
 	close(x);
 	close(y);
+}
+
+/* A minimal io_uring, by its system calls: one multishot poll at a time. */
+struct uring {
+	int			fd;
+	struct io_uring_params	p;
+	void			*sq, *cq;
+	size_t			sq_len, cq_len;
+	struct io_uring_sqe	*sqes;
+};
+
+static int uring_setup(struct uring *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->fd = syscall(__NR_io_uring_setup, 4, &u->p);
+	if (u->fd < 0)
+		return -1;
+	u->sq_len = u->p.sq_off.array + u->p.sq_entries * sizeof(__u32);
+	u->cq_len = u->p.cq_off.cqes +
+		    u->p.cq_entries * sizeof(struct io_uring_cqe);
+	u->sq = mmap(NULL, u->sq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     u->fd, IORING_OFF_SQ_RING);
+	u->cq = mmap(NULL, u->cq_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+		     u->fd, IORING_OFF_CQ_RING);
+	u->sqes = mmap(NULL, u->p.sq_entries * sizeof(struct io_uring_sqe),
+		       PROT_READ | PROT_WRITE, MAP_SHARED, u->fd,
+		       IORING_OFF_SQES);
+	if (u->sq == MAP_FAILED || u->cq == MAP_FAILED ||
+	    u->sqes == MAP_FAILED)
+		return -1;
+	return 0;
+}
+
+static void uring_teardown(struct uring *u)
+{
+	munmap(u->sqes, u->p.sq_entries * sizeof(struct io_uring_sqe));
+	munmap(u->cq, u->cq_len);
+	munmap(u->sq, u->sq_len);
+	close(u->fd);
+}
+
+/* Submit a multishot POLLIN poll on @fd. */
+static int uring_poll_multishot(struct uring *u, int fd)
+{
+	__u32 *tail = u->sq + u->p.sq_off.tail;
+	__u32 *array = u->sq + u->p.sq_off.array;
+	__u32 mask = *(__u32 *)(u->sq + u->p.sq_off.ring_mask);
+	__u32 t = *tail;
+	struct io_uring_sqe *sqe = &u->sqes[t & mask];
+
+	memset(sqe, 0, sizeof(*sqe));
+	sqe->opcode = IORING_OP_POLL_ADD;
+	sqe->fd = fd;
+	sqe->poll32_events = POLLIN;
+	sqe->len = IORING_POLL_ADD_MULTI;
+	sqe->user_data = 1;
+	array[t & mask] = t & mask;
+	__atomic_store_n(tail, t + 1, __ATOMIC_RELEASE);
+	return syscall(__NR_io_uring_enter, u->fd, 1, 0, 0, NULL, 0);
+}
+
+/* Wait for one completion and return its flags, or -1. */
+static int uring_reap(struct uring *u, __s32 *res)
+{
+	__u32 *head = u->cq + u->p.cq_off.head;
+	__u32 *tail = u->cq + u->p.cq_off.tail;
+	__u32 mask = *(__u32 *)(u->cq + u->p.cq_off.ring_mask);
+	struct io_uring_cqe *cqes = u->cq + u->p.cq_off.cqes;
+	__u32 h = *head;
+	int flags;
+
+	if (syscall(__NR_io_uring_enter, u->fd, 0, 1, IORING_ENTER_GETEVENTS,
+		    NULL, 0) < 0 ||
+	    __atomic_load_n(tail, __ATOMIC_ACQUIRE) == h)
+		return -1;
+	*res = cqes[h & mask].res;
+	flags = cqes[h & mask].flags;
+	__atomic_store_n(head, h + 1, __ATOMIC_RELEASE);
+	return flags;
+}
+
+/*
+ * A queue marks the wake-ups of its pollers as io_uring marks its own
+ * (EPOLL_URING_WAKE), so io_uring ends a multishot poll on a queue at its
+ * first event, as on an io_uring or on an epoll file that one feeds: the
+ * completion has no IORING_CQE_F_MORE. On a pipe the poll goes on.
+ */
+TEST_F(q, poll_io_uring_multishot_on_queue_ends)
+{
+	struct uring u;
+	__s32 res;
+
+	ASSERT_EQ(0, uring_setup(&u));
+	ASSERT_EQ(1, uring_poll_multishot(&u, self->p[0]));
+	ASSERT_EQ(1, write(self->p[1], "x", 1));
+	EXPECT_EQ(IORING_CQE_F_MORE, uring_reap(&u, &res));
+	EXPECT_EQ(POLLIN, res);
+
+	ASSERT_EQ(0, kt_user_add(self->fd, 1, 0, 0x6f));
+	ASSERT_EQ(1, uring_poll_multishot(&u, self->fd));
+	ASSERT_EQ(0, kt_trigger(self->fd, 1, 5));
+	EXPECT_EQ(0, uring_reap(&u, &res));
+	EXPECT_EQ(POLLIN, res);
+	uring_teardown(&u);
 }
 
 /* kevent queues inside kevent queues */
