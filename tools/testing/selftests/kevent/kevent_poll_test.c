@@ -518,6 +518,18 @@ FIXTURE_TEARDOWN(rq)
 	close(self->fd);
 }
 
+/* The next ring entry is the pipe's edge event counting @count wake-ups. */
+static void consume_edge_entry(struct __test_metadata *_metadata,
+			       struct kevent_ring *ring, int rfd, __u64 count)
+{
+	struct ukevent *ev = kevent_ring_peek(ring);
+
+	ASSERT_FALSE(!ev);
+	CHECK_POLL(*ev, rfd, POLLIN, KEVENT_REQ_ET, 0x67);
+	EXPECT_EQ(count, ev->data[0]);
+	kevent_ring_advance(ring, 1);
+}
+
 /*
  * On a queue with a ring, an edge-triggered registration has at most one
  * unread entry too: wake-ups while it is unread are counted into the next
@@ -527,7 +539,6 @@ TEST_F(rq, poll_ring_edge_one_unread_entry)
 {
 	struct kevent_ring *ring = self->map.ring;
 	int fd = self->fd, *p = self->p;
-	struct ukevent *ev;
 
 	ASSERT_EQ(0, poll_add(fd, p[0], POLLIN, KEVENT_REQ_ET, 0x67));
 	EXPECT_EQ(0, kt_wait(fd, 0, 0));
@@ -537,18 +548,10 @@ TEST_F(rq, poll_ring_edge_one_unread_entry)
 	ASSERT_EQ(1, write(p[1], "c", 1));
 	/* Two wake-ups while the entry is unread: no entry for them yet. */
 	EXPECT_EQ(1, kt_wait(fd, 0, 0));
-	ev = kevent_ring_peek(ring);
-	ASSERT_FALSE(!ev);
-	CHECK_POLL(*ev, p[0], POLLIN, KEVENT_REQ_ET, 0x67);
-	EXPECT_EQ(1ULL, ev->data[0]);
-	kevent_ring_advance(ring, 1);
+	consume_edge_entry(_metadata, ring, p[0], 1);
 	/* Consumed: one entry for both. */
 	ASSERT_EQ(1, kt_wait(fd, 1, POS_MS));
-	ev = kevent_ring_peek(ring);
-	ASSERT_FALSE(!ev);
-	CHECK_POLL(*ev, p[0], POLLIN, KEVENT_REQ_ET, 0x67);
-	EXPECT_EQ(2ULL, ev->data[0]);
-	kevent_ring_advance(ring, 1);
+	consume_edge_entry(_metadata, ring, p[0], 2);
 	EXPECT_EQ(0, kt_wait(fd, 1, NEG_MS));
 	EXPECT_EQ(3, drain_fd(p[0]));
 	EXPECT_EQ(0U, kevent_ring_overflow_count(ring));
@@ -626,13 +629,13 @@ TEST_F(rq, poll_ring_edge_dispatch_enable_posts_at_once)
  * queue's next harvest: without harvests the cycle stops at once. It used
  * to run, one irq_work per round, as long as the entries were read.
  */
-struct epoll_cycle {
+struct ring_cycle {
 	struct kevent_ring_map	mx, my;
 	int			x, y, efd;
 };
 
-static void epoll_cycle_setup(struct __test_metadata *_metadata,
-			      struct epoll_cycle *c, __u32 flags)
+static void ring_cycle_setup(struct __test_metadata *_metadata,
+			     struct ring_cycle *c, __u32 flags)
 {
 	enum { ENTRIES = 64 };
 	struct epoll_event e = { .events = EPOLLIN };
@@ -654,7 +657,7 @@ static void epoll_cycle_setup(struct __test_metadata *_metadata,
 	EXPECT_EQ(0, kt_wait(c->y, 0, 0));
 }
 
-static void epoll_cycle_teardown(struct epoll_cycle *c)
+static void ring_cycle_teardown(struct ring_cycle *c)
 {
 	kevent_ring_munmap(&c->mx);
 	kevent_ring_munmap(&c->my);
@@ -666,11 +669,11 @@ static void epoll_cycle_teardown(struct epoll_cycle *c)
 /* Each harvest reports the epoll file once; nothing moves in between. */
 TEST(poll_ring_epoll_cycle_two_queues_harvest)
 {
-	struct epoll_cycle c;
+	struct ring_cycle c;
 	__u32 tx, ty;
 	int n;
 
-	epoll_cycle_setup(_metadata, &c, KEVENT_REQ_ET);
+	ring_cycle_setup(_metadata, &c, KEVENT_REQ_ET);
 	ASSERT_EQ(0, kt_trigger(c.x, 1, 5));
 	/* y's waiter is woken to serve the re-poll: the epoll file holds. */
 	ASSERT_EQ(1, kt_wait(c.y, 1, POS_MS));
@@ -703,12 +706,12 @@ TEST(poll_ring_epoll_cycle_two_queues_harvest)
 	EXPECT_EQ(ty, kevent_ring_tail(c.my.ring));
 	EXPECT_EQ(0U, kevent_ring_overflow_count(c.mx.ring));
 	EXPECT_EQ(0U, kevent_ring_overflow_count(c.my.ring));
-	epoll_cycle_teardown(&c);
+	ring_cycle_teardown(&c);
 }
 
 /* Drains both rings without system calls, counting the entries. */
 struct cycle_spinner {
-	struct epoll_cycle	*c;
+	struct ring_cycle	*c;
 	atomic_bool		stop;
 	atomic_uint		user, epoll;
 };
@@ -749,12 +752,12 @@ static void epoll_cycle_spinning(struct __test_metadata *_metadata,
 				 __u32 flags)
 {
 	struct cycle_spinner s = { 0 };
-	struct epoll_cycle c;
+	struct ring_cycle c;
 	pthread_t spinner;
 	unsigned int n;
 	int round;
 
-	epoll_cycle_setup(_metadata, &c, flags);
+	ring_cycle_setup(_metadata, &c, flags);
 	s.c = &c;
 	ASSERT_EQ(0, pthread_create(&spinner, NULL, cycle_spinner_loop, &s));
 	for (round = 0; round < 10; round++) {
@@ -770,7 +773,7 @@ static void epoll_cycle_spinning(struct __test_metadata *_metadata,
 	/* The wake-ups were not lost: a harvest reports the epoll file. */
 	ASSERT_EQ(1, kt_wait(c.y, 0, 0));
 	CHECK_POLL(*kevent_ring_peek(c.my.ring), c.efd, POLLIN, flags, 0x69);
-	epoll_cycle_teardown(&c);
+	ring_cycle_teardown(&c);
 }
 
 TEST(poll_ring_epoll_cycle_spinning_consumer_edge)
@@ -817,12 +820,12 @@ TEST(poll_ring_epoll_cycle_waiting_consumers_quiet)
 {
 	atomic_bool stop = false;
 	struct cycle_waiter wx = { .stop = &stop }, wy = { .stop = &stop };
-	struct epoll_cycle c;
+	struct ring_cycle c;
 	pthread_t tx, ty;
 	unsigned int nx, ny;
 	int round;
 
-	epoll_cycle_setup(_metadata, &c, KEVENT_REQ_ET);
+	ring_cycle_setup(_metadata, &c, KEVENT_REQ_ET);
 	wx.fd = c.x;
 	wx.ring = c.mx.ring;
 	wy.fd = c.y;
@@ -845,7 +848,7 @@ TEST(poll_ring_epoll_cycle_waiting_consumers_quiet)
 	atomic_store(&stop, true);
 	pthread_join(tx, NULL);
 	pthread_join(ty, NULL);
-	epoll_cycle_teardown(&c);
+	ring_cycle_teardown(&c);
 }
 
 /*
