@@ -228,7 +228,7 @@ static unsigned long run_ring(bool edge)
 			unsigned int i, nr;
 
 			if (kevent_ring_count(map.ring) < n - got ||
-			    kevent_ring_overflowed(map.ring)) {
+			    kevent_ring_harvest_due(map.ring)) {
 				int ret = kevent_wait(fd, n - got, &ts, NULL);
 
 				sys_ev++;

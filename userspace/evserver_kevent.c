@@ -16,9 +16,10 @@
  *
  * Default mode: an iteration handles every entry present in the ring
  * without a syscall (kevent_ring_count/get/advance), then makes its one
- * kevent_ctl(); if KEVENT_RING_OVERFLOW is set, kevent_wait(fd, 0, NULL)
- * moves the kernel backlog in; kevent_wait(fd, 1, NULL) is only called
- * when the ring is empty.
+ * kevent_ctl(); if KEVENT_RING_OVERFLOW or KEVENT_RING_REPOLL is set
+ * (kevent_ring_harvest_due()), one kevent_wait(fd, 0, NULL) moves the
+ * kernel backlog and re-polled events in; kevent_wait(fd, 1, NULL) is
+ * only called when the ring is empty.
  * --get-events: a queue without ring, harvested with kevent_get_events()
  * in batches of 512 (for comparison).
  *
@@ -206,13 +207,12 @@ static void loop_ring(struct http_thread *t)
 		/* this iteration's registrations: one kevent_ctl() */
 		if (k->nr_chg)
 			flush_changes(t);
-		if (kevent_ring_overflowed(ring)) {
-			/* move the kernel backlog into the ring */
+		if (kevent_ring_harvest_due(ring)) {
+			/* move the kernel backlog and re-polls into the ring */
 			STAT_INC(t, ev_wait);
 			if (kevent_wait(k->kfd, 0, NULL, NULL) < 0 &&
 			    errno != EINTR)
 				http_die("kevent_wait: %s", strerror(errno));
-			continue;
 		}
 		/* what arrived meanwhile is harvested without a syscall */
 		if (kevent_ring_count(ring))

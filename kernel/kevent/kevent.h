@@ -15,8 +15,8 @@
  *			the ready, deferred, reap and recheck lists, every kevent's
  *			pending_*, state and ring_pos, nr_ready,
  *			recheck_requests (written; waiters read it without
- *			the lock) and the kernel's ring state (tail,
- *			overflow, deferred_head).
+ *			the lock), nr_woken and the kernel's ring state
+ *			(tail, overflow, deferred_head, the flags word).
  *   queue->wait.lock	taken by wake-ups issued under queue->lock.
  *   kevent_waking.lock	per-CPU local lock, and queue->poll_wait.lock
  *			inside it: taken after queue->lock is dropped, in
@@ -62,6 +62,7 @@ struct kevent_queue {
 	unsigned int		nr_ready;	/* on ready or deferred */
 	struct list_head	recheck;	/* to re-poll, process context */
 	u32			recheck_requests; /* kevent_request_recheck()s */
+	u32			nr_woken;	/* KEVENT_STATE_WOKEN set */
 
 	wait_queue_head_t	wait;		/* get_events and wait */
 	wait_queue_head_t	poll_wait;	/* poll() on the queue fd */
@@ -238,6 +239,52 @@ static inline void kevent_recheck_link(struct kevent_queue *kq,
 		list_add_tail(&kev->recheck_link, &kq->recheck);
 		kev->state |= KEVENT_STATE_RECHECK;
 	}
+}
+
+/*
+ * Write the ring's flags word from the kernel's own state, never from the
+ * shared page: KEVENT_RING_OVERFLOW while events wait on the ready list,
+ * KEVENT_RING_REPOLL while re-poll requests wait for a harvest. Caller
+ * holds kq->lock.
+ */
+static inline void kevent_ring_show_flags(struct kevent_queue *kq)
+{
+	u32 flags = 0;
+
+	if (!list_empty(&kq->ready))
+		flags |= KEVENT_RING_OVERFLOW;
+	if (kq->nr_woken)
+		flags |= KEVENT_RING_REPOLL;
+	WRITE_ONCE(kq->ring->flags, flags);
+}
+
+/*
+ * A re-poll of @kev was requested (KEVENT_STATE_WOKEN): user space that
+ * reads the ring without system calls learns that a harvest is due from
+ * KEVENT_RING_REPOLL. Caller holds kq->lock.
+ */
+static inline void kevent_set_woken(struct kevent_queue *kq,
+				    struct kevent *kev)
+{
+	if (kev->state & KEVENT_STATE_WOKEN)
+		return;
+	kev->state |= KEVENT_STATE_WOKEN;
+	if (!kq->nr_woken++ && kq->ring)
+		kevent_ring_show_flags(kq);
+}
+
+/*
+ * @kev's re-poll request is being served, or is void (removal, MODIFY):
+ * the last one clears KEVENT_RING_REPOLL. Caller holds kq->lock.
+ */
+static inline void kevent_clear_woken(struct kevent_queue *kq,
+				      struct kevent *kev)
+{
+	if (!(kev->state & KEVENT_STATE_WOKEN))
+		return;
+	kev->state &= ~KEVENT_STATE_WOKEN;
+	if (!--kq->nr_woken && kq->ring)
+		kevent_ring_show_flags(kq);
 }
 
 /* Take a queued registration off the ready list. Caller holds kq->lock. */

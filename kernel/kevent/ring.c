@@ -134,8 +134,7 @@ void kevent_ring_flush(struct kevent_queue *kq)
 		smp_store_release(&ring->tail, tail);
 	}
 out:
-	WRITE_ONCE(ring->flags, list_empty(&kq->ready) ? 0 :
-		   KEVENT_RING_OVERFLOW);
+	kevent_ring_show_flags(kq);
 	WRITE_ONCE(ring->overflow, kq->ring_overflow);
 }
 
@@ -182,7 +181,7 @@ static void kevent_ring_publish_one(struct kevent_queue *kq)
 	kq->ring_tail++;
 	/* Publish the slot: (A) above. */
 	smp_store_release(&kq->ring->tail, kq->ring_tail);
-	WRITE_ONCE(kq->ring->flags, 0);
+	kevent_ring_show_flags(kq);
 }
 
 /*
@@ -244,7 +243,10 @@ bool kevent_ring_post_direct(struct kevent_queue *kq, struct kevent *kev,
 	kev->ring_pos = tail;
 	kev->state |= KEVENT_STATE_POSTED;
 	kevent_ring_publish_one(kq);
-	/* As kevent_delivered() with nothing left pending. */
+	/*
+	 * As kevent_delivered() with nothing left pending, for an event that
+	 * did not wait: a re-poll that reports it goes on collecting.
+	 */
 	if (kevent_rechecks_after_delivery(kev))
 		kevent_recheck_link(kq, kev);
 	return true;

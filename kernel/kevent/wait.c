@@ -181,9 +181,13 @@ void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count)
 	} else if (kevent_rechecks_after_delivery(kev)) {
 		/*
 		 * Level: report it again at the next harvest if it holds.
-		 * Others: collect what waits at the origin.
+		 * Others: collect what waits at the origin. The re-poll that
+		 * reported this event stopped at it, since it had to wait in
+		 * the kernel: a harvest is due, as for a request.
 		 */
 		kevent_recheck_link(kq, kev);
+		if (!kevent_is_level(kev))
+			kevent_set_woken(kq, kev);
 	}
 }
 
@@ -368,7 +372,7 @@ void kevent_request_recheck(struct kevent *kev)
 	    (kev->state & (KEVENT_STATE_WOKEN | KEVENT_STATE_RESTRICTED)) !=
 	    KEVENT_STATE_WOKEN) {
 		kevent_recheck_link(kq, kev);
-		kev->state |= KEVENT_STATE_WOKEN;
+		kevent_set_woken(kq, kev);
 		/* Linked first: pairs with kevent_recheck_requests(). */
 		smp_store_release(&kq->recheck_requests,
 				  kq->recheck_requests + 1);
@@ -480,8 +484,8 @@ u32 kevent_recheck_all(struct kevent_queue *kq)
 		n = 0;
 		list_for_each_entry_safe(kev, next, &due, recheck_link) {
 			list_del_init(&kev->recheck_link);
-			kev->state &= ~(KEVENT_STATE_RECHECK |
-					KEVENT_STATE_WOKEN);
+			kev->state &= ~KEVENT_STATE_RECHECK;
+			kevent_clear_woken(kq, kev);
 			hit[n++].kev = kev;
 			if (n == KEVENT_RECHECK_BATCH)
 				break;
@@ -541,8 +545,8 @@ void kevent_reset(struct kevent *kev, const struct ukevent *uk)
 		if (!kevent_has_recheck(kev) &&
 		    (kev->state & KEVENT_STATE_RECHECK)) {
 			list_del_init(&kev->recheck_link);
-			kev->state &= ~(KEVENT_STATE_RECHECK |
-					KEVENT_STATE_WOKEN);
+			kev->state &= ~KEVENT_STATE_RECHECK;
+			kevent_clear_woken(kq, kev);
 		}
 	}
 	kev->pending_mask = 0;
@@ -603,7 +607,8 @@ static __always_inline u32 kevent_avail(struct kevent_queue *kq)
 {
 	/*
 	 * Nothing waits to enter the ring (nothing queued, and no stale
-	 * KEVENT_RING_OVERFLOW to clear): the ring's count is the answer,
+	 * KEVENT_RING_OVERFLOW to clear) and no re-poll request waits for a
+	 * harvest (KEVENT_RING_REPOLL): the ring's count is the answer,
 	 * without the lock. An event queued after this look is flushed into
 	 * the ring (or deferred, counted in nr_ready) by whoever queues it,
 	 * who then wakes the waiters (kevent_post_locked()); a waiter is on

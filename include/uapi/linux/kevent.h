@@ -171,8 +171,14 @@ struct kevent_ring {
 	struct ukevent	events[];
 };
 
-/* struct kevent_ring.flags */
+/*
+ * struct kevent_ring.flags: work that waits for a system call on the queue,
+ * which kevent_wait(fd, 0, NULL) does without sleeping. Hints for a
+ * consumer that reads the ring without system calls, outside the two
+ * ordering pairs: a plain load will do.
+ */
 #define KEVENT_RING_OVERFLOW	(1U << 0) /* events wait in the kernel */
+#define KEVENT_RING_REPOLL	(1U << 1) /* re-polls wait for a harvest */
 
 #define KEVENT_RING_SIZE(entries) \
 	(sizeof(struct kevent_ring) + (entries) * sizeof(struct ukevent))

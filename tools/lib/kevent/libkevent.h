@@ -487,6 +487,23 @@ static inline int kevent_ring_overflowed(const struct kevent_ring *ring)
 		  KEVENT_RING_OVERFLOW);
 }
 
+/**
+ * kevent_ring_harvest_due() - true if kevent_wait(fd, 0, NULL) is due
+ *
+ * Events wait in the kernel for ring space (KEVENT_RING_OVERFLOW), or
+ * registrations wait to be polled again by a system call on the queue
+ * (KEVENT_RING_REPOLL). A consumer whose ring may never run empty checks
+ * this once per batch and then makes that one call; it sleeps in
+ * kevent_wait() when the ring is empty, as usual. Do not loop on it: a
+ * re-poll that only another process may do (its signals to consume)
+ * keeps KEVENT_RING_REPOLL set across this process's calls.
+ */
+static inline int kevent_ring_harvest_due(const struct kevent_ring *ring)
+{
+	return !!(__atomic_load_n(&ring->flags, __ATOMIC_RELAXED) &
+		  (KEVENT_RING_OVERFLOW | KEVENT_RING_REPOLL));
+}
+
 /** kevent_ring_overflow_count() - events that had to wait for ring space */
 static inline __u32 kevent_ring_overflow_count(const struct kevent_ring *ring)
 {

@@ -770,7 +770,11 @@ static void epoll_cycle_spinning(struct __test_metadata *_metadata,
 	}
 	atomic_store(&s.stop, true);
 	pthread_join(spinner, NULL);
-	/* The wake-ups were not lost: a harvest reports the epoll file. */
+	/*
+	 * The wake-ups were not lost: the flag says a harvest is due, and
+	 * one reports the epoll file.
+	 */
+	EXPECT_TRUE(kevent_ring_harvest_due(c.my.ring));
 	ASSERT_EQ(1, kt_wait(c.y, 0, 0));
 	CHECK_POLL(*kevent_ring_peek(c.my.ring), c.efd, POLLIN, flags, 0x69);
 	ring_cycle_teardown(&c);
@@ -878,6 +882,64 @@ TEST(poll_epoll_chain_from_queue_wakes_pollers)
 	ASSERT_EQ(1, kt_poll(y, ev, 4));
 	CHECK_POLL(ev[0], efd, POLLIN, KEVENT_REQ_ET, 0x6d);
 	EXPECT_EQ(0, kt_poll(y, ev, 4));
+	close(efd);
+	close(x);
+	close(y);
+}
+
+/*
+ * The same chain with a ring on the watching queue: the wake-up that x's
+ * event causes reaches the registration as a re-poll request, and a
+ * consumer that only reads the ring learns of it from KEVENT_RING_REPOLL,
+ * set until the harvest that serves it. Removing the registration voids
+ * the request and clears the flag too.
+ */
+TEST(poll_ring_repoll_flag_set_until_harvest)
+{
+	enum { ENTRIES = 8 };
+	struct epoll_event e = { .events = EPOLLIN };
+	int x = kt_queue(0, 0), y = kt_queue(ENTRIES, 0);
+	int efd = epoll_create1(EPOLL_CLOEXEC);
+	struct kevent_ring_map my;
+	struct kevent_ring *ring;
+	struct ukevent ev[4];
+	struct pollfd pfd;
+
+	ASSERT_LE(0, x);
+	ASSERT_LE(0, y);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, kevent_ring_mmap(y, ENTRIES, &my));
+	ring = my.ring;
+	ASSERT_EQ(0, epoll_ctl(efd, EPOLL_CTL_ADD, x, &e));
+	ASSERT_EQ(0, poll_add(y, efd, POLLIN, KEVENT_REQ_ET, 0x6f));
+	ASSERT_EQ(0, kt_user_add(x, 1, 0, 0x70));
+	EXPECT_EQ(0, kt_wait(y, 0, 0));
+	EXPECT_EQ(0U, ring->flags);
+
+	ASSERT_EQ(0, kt_trigger(x, 1, 5));
+	/* The request wakes y's pollers, with the flag already set. */
+	pfd = (struct pollfd){ .fd = y, .events = POLLIN };
+	ASSERT_EQ(1, poll(&pfd, 1, POS_MS));
+	EXPECT_EQ(KEVENT_RING_REPOLL, ring->flags);
+	EXPECT_TRUE(kevent_ring_harvest_due(ring));
+	EXPECT_EQ(0U, kevent_ring_count(ring));
+	ASSERT_EQ(1, kt_wait(y, 0, 0));
+	CHECK_POLL(*kevent_ring_peek(ring), efd, POLLIN, KEVENT_REQ_ET, 0x6f);
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_FALSE(kevent_ring_harvest_due(ring));
+	kevent_ring_advance(ring, 1);
+	EXPECT_EQ(0, kt_wait(y, 0, 0));
+
+	/* x's event harvested, the next one wakes the epoll file again. */
+	ASSERT_EQ(1, kt_poll(x, ev, 4));
+	ASSERT_EQ(0, kt_trigger(x, 1, 6));
+	ASSERT_EQ(1, poll(&pfd, 1, POS_MS));
+	EXPECT_EQ(KEVENT_RING_REPOLL, ring->flags);
+	ASSERT_EQ(0, kt_op(y, KEVENT_POLL, efd, KEVENT_CTL_REMOVE));
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_EQ(0, kt_wait(y, 0, 0));
+	EXPECT_EQ(0U, ring->flags);
+	kevent_ring_munmap(&my);
 	close(efd);
 	close(x);
 	close(y);

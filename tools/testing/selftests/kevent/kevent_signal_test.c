@@ -565,6 +565,77 @@ TEST_F(rq, sig_consume_dispatch_ring_leaves_pending_until_enable)
 	EXPECT_EQ(0, sig_is_pending(self->sig));
 }
 
+/*
+ * A signal to consume is dequeued by a harvest, not where it arrives:
+ * KEVENT_RING_REPOLL tells a consumer that only reads the ring that one is
+ * due, from ADD (which takes one already pending) and from each arrival
+ * until the harvest that serves it.
+ */
+TEST_F(rq, sig_consume_ring_repoll_flag_until_harvest)
+{
+	struct kevent_ring *ring = self->map.ring;
+
+	ASSERT_EQ(0, sig_add(self->fd, self->sig, KEVENT_SIGNAL_CONSUME, 0));
+	EXPECT_EQ(KEVENT_RING_REPOLL, ring->flags);
+	EXPECT_EQ(0, kt_wait(self->fd, 0, 0));
+	EXPECT_EQ(0U, ring->flags);
+
+	ASSERT_EQ(0, sigqueue_int(self->sig, 5));
+	EXPECT_EQ(KEVENT_RING_REPOLL, ring->flags);
+	EXPECT_TRUE(kevent_ring_harvest_due(ring));
+	EXPECT_EQ(0U, kevent_ring_count(ring));
+	ring_take_sig_value(_metadata, self->fd, ring, 5);
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_FALSE(kevent_ring_harvest_due(ring));
+	EXPECT_EQ(0, sig_is_pending(self->sig));
+}
+
+/* Removing a registration with a re-poll due clears the flag. */
+TEST_F(rq, sig_consume_remove_clears_ring_repoll_flag)
+{
+	struct kevent_ring *ring = self->map.ring;
+
+	ASSERT_EQ(0, sig_add(self->fd, self->sig, KEVENT_SIGNAL_CONSUME, 0));
+	EXPECT_EQ(0, kt_wait(self->fd, 0, 0));
+	EXPECT_EQ(0U, ring->flags);
+	ASSERT_EQ(0, sigqueue_int(self->sig, 7));
+	EXPECT_EQ(KEVENT_RING_REPOLL, ring->flags);
+	ASSERT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, self->sig,
+			   KEVENT_CTL_REMOVE));
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_EQ(0, kt_wait(self->fd, 0, 0));
+	EXPECT_EQ(1, sig_is_pending(self->sig));
+}
+
+/*
+ * A consumer that calls kevent_wait(fd, 0, NULL) only when
+ * kevent_ring_harvest_due() says so gets every instance, also the ones
+ * left pending in the process while the ring (8 entries) was full: the
+ * event that waited for space marks the registration for the harvest
+ * that dequeues the next one.
+ */
+TEST_F(rq, sig_consume_ring_full_harvest_due_until_all_taken)
+{
+	struct kevent_ring *ring = self->map.ring;
+	unsigned int got = 0, calls = 0;
+	struct ukevent *ev;
+	int i;
+
+	ASSERT_EQ(0, sig_add(self->fd, self->sig, KEVENT_SIGNAL_CONSUME, 0));
+	for (i = 1; i <= 10; i++)
+		ASSERT_EQ(0, sigqueue_int(self->sig, i));
+	while (kevent_ring_harvest_due(ring) && calls++ < 20) {
+		ASSERT_LE(0, kt_wait(self->fd, 0, 0));
+		while ((ev = kevent_ring_peek(ring)) != NULL) {
+			EXPECT_EQ(++got, ev->sig.value);
+			kevent_ring_advance(ring, 1);
+		}
+	}
+	EXPECT_EQ(10U, got) TH_LOG("%u system calls", calls);
+	EXPECT_EQ(0, sig_is_pending(self->sig));
+	EXPECT_EQ(0U, ring->flags);
+}
+
 /* The same on a queue without ring: at most one event per call. */
 TEST(sig_rt_burst_1000_noring_each_once)
 {
