@@ -16,7 +16,7 @@
  *			pending_*, state and ring_pos, nr_ready,
  *			recheck_requests (written; waiters read it without
  *			the lock), nr_woken and the kernel's ring state
- *			(tail, overflow, deferred_head, the flags word).
+ *			(tail, overflow, flags, deferred_head).
  *   queue->wait.lock	taken by wake-ups issued under queue->lock.
  *   kevent_waking.lock	per-CPU local lock, and queue->poll_wait.lock
  *			inside it: taken after queue->lock is dropped, in
@@ -77,6 +77,7 @@ struct kevent_queue {
 	u32			ring_mask;
 	u32			ring_tail;	/* kernel copy, under lock */
 	u32			ring_overflow;	/* kernel copy, under lock */
+	u32			ring_flags;	/* kernel copy, under lock */
 	u32			deferred_head;	/* at the last deferred walk */
 	size_t			ring_size;	/* bytes mapped */
 };
@@ -244,8 +245,9 @@ static inline void kevent_recheck_link(struct kevent_queue *kq,
 /*
  * Write the ring's flags word from the kernel's own state, never from the
  * shared page: KEVENT_RING_OVERFLOW while events wait on the ready list,
- * KEVENT_RING_REPOLL while re-poll requests wait for a harvest. Caller
- * holds kq->lock.
+ * KEVENT_RING_REPOLL while re-poll requests wait for a harvest. The copy in
+ * kq->ring_flags lets the path of every event test it instead
+ * (kevent_ring_publish_one()). Caller holds kq->lock.
  */
 static inline void kevent_ring_show_flags(struct kevent_queue *kq)
 {
@@ -255,6 +257,7 @@ static inline void kevent_ring_show_flags(struct kevent_queue *kq)
 		flags |= KEVENT_RING_OVERFLOW;
 	if (kq->nr_woken)
 		flags |= KEVENT_RING_REPOLL;
+	kq->ring_flags = flags;
 	WRITE_ONCE(kq->ring->flags, flags);
 }
 

@@ -174,14 +174,16 @@ static bool kevent_ring_has_room(struct kevent_queue *kq, u32 head)
 /*
  * Publish the one slot just built at the old tail. The ready list is
  * empty, so clear a KEVENT_RING_OVERFLOW left by a removal that emptied
- * it. Called with kq->lock held.
+ * it; KEVENT_RING_REPOLL is kept up to date where it changes. Called with
+ * kq->lock held.
  */
 static void kevent_ring_publish_one(struct kevent_queue *kq)
 {
 	kq->ring_tail++;
 	/* Publish the slot: (A) above. */
 	smp_store_release(&kq->ring->tail, kq->ring_tail);
-	kevent_ring_show_flags(kq);
+	if (unlikely(kq->ring_flags & KEVENT_RING_OVERFLOW))
+		kevent_ring_show_flags(kq);
 }
 
 /*

@@ -180,13 +180,14 @@ void kevent_delivered(struct kevent_queue *kq, struct kevent *kev, u64 count)
 		kq->nr_ready++;
 	} else if (kevent_rechecks_after_delivery(kev)) {
 		/*
-		 * Level: report it again at the next harvest if it holds.
+		 * Level (here, every registration of a level source): report
+		 * it again at the next harvest if it holds.
 		 * Others: collect what waits at the origin. The re-poll that
 		 * reported this event stopped at it, since it had to wait in
 		 * the kernel: a harvest is due, as for a request.
 		 */
 		kevent_recheck_link(kq, kev);
-		if (!kevent_is_level(kev))
+		if (!kev->source->level)
 			kevent_set_woken(kq, kev);
 	}
 }
