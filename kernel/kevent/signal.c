@@ -22,11 +22,17 @@
  * The registration belongs to the process that added it, not to the
  * queue's later users: a child that inherits the queue fd across fork()
  * does not get its own signals reported, and only a thread of the
- * registering process can consume.
+ * registering process can consume. It takes no reference on the process
+ * or its sighand, so it changes neither exec() nor unshare(): like an
+ * epoll entry on a signalfd, it is unhooked by the POLLFREE wake-up that
+ * the release of the sighand sends, and stays registered, inert, after
+ * the process is gone.
  */
 
 #include <linux/init.h>
 #include <linux/jump_label.h>
+#include <linux/poll.h>
+#include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
 #include <linux/slab.h>
@@ -36,7 +42,11 @@
 struct kevent_signal {
 	struct kevent		kev;
 	wait_queue_entry_t	wait;
-	struct sighand_struct	*sighand;	/* a reference */
+	/*
+	 * The registering process's sighand, which identifies it; no
+	 * reference. Set at ADD, cleared by POLLFREE (kevent_signal_wake()).
+	 */
+	struct sighand_struct	*sighand;
 	/* siginfo of the consumed instance, under the queue's spinlock */
 	u32			pid;
 	u32			uid;
@@ -59,14 +69,34 @@ static struct kevent_signal *to_kevent_signal(struct kevent *kev)
 }
 
 /*
- * Called by wake_up() on the signalfd wait queue. The signal number comes
- * through kevent_signal_notify() instead, so only the POLLFREE teardown
- * matters here, and it cannot happen: the registration holds a reference
- * on the sighand, whose release sends POLLFREE.
+ * Called by wake_up() on the signalfd wait queue, with its lock held and
+ * interrupts off. The signal number comes through kevent_signal_notify()
+ * instead, so only the POLLFREE teardown matters here: the sighand's last
+ * user is gone (the process exited) and the sighand is freed after this.
+ * Nothing can signal the registration or consume for it any more, so a
+ * re-poll request that only that process could serve is dropped, which
+ * clears KEVENT_RING_REPOLL if it was the last.
  */
 static int kevent_signal_wake(wait_queue_entry_t *wait, unsigned int mode,
 			      int sync, void *key)
 {
+	struct kevent_signal *ks;
+	struct kevent_queue *kq;
+
+	if (!(key_to_poll(key) & POLLFREE))
+		return 0;
+	ks = container_of(wait, struct kevent_signal, wait);
+	kq = ks->kev.queue;
+	list_del_init(&wait->entry);
+	spin_lock(&kq->lock);
+	kevent_clear_woken(kq, &ks->kev);
+	spin_unlock(&kq->lock);
+	/*
+	 * Pairs with the load-acquire in kevent_signal_detach(), which then
+	 * skips the wait queue. After this store nothing keeps ks alive: do
+	 * not touch it.
+	 */
+	smp_store_release(&ks->sighand, NULL);
 	return 0;
 }
 
@@ -123,8 +153,8 @@ static int kevent_signal_attach(struct kevent *kev, const struct ukevent *uk)
 	if (!static_key_enabled(&kevent_signals_watched))
 		static_branch_enable(&kevent_signals_watched);
 
+	/* current keeps its sighand alive while this runs. */
 	ks->sighand = kevent_current_sighand();
-	refcount_inc(&ks->sighand->count);
 	init_waitqueue_func_entry(&ks->wait, kevent_signal_wake);
 	add_wait_queue(&ks->sighand->signalfd_wqh, &ks->wait);
 
@@ -136,13 +166,19 @@ static int kevent_signal_attach(struct kevent *kev, const struct ukevent *uk)
 
 static int kevent_signal_modify(struct kevent *kev, const struct ukevent *uk)
 {
+	struct kevent_signal *ks = to_kevent_signal(kev);
 	int err = kevent_signal_check(uk);
 
 	if (err)
 		return err;
 	kevent_reset(kev, uk);
-	/* As at ADD: a signal already pending can be consumed at once. */
-	if (uk->flags & KEVENT_SIGNAL_CONSUME)
+	/*
+	 * As at ADD: a signal already pending can be consumed at once, by the
+	 * registering process if it still exists. One that exits right after
+	 * this test leaves the request unserved, as a live one that does not
+	 * harvest does.
+	 */
+	if ((uk->flags & KEVENT_SIGNAL_CONSUME) && READ_ONCE(ks->sighand))
 		kevent_request_recheck(kev);
 	return 0;
 }
@@ -150,9 +186,20 @@ static int kevent_signal_modify(struct kevent *kev, const struct ukevent *uk)
 static void kevent_signal_detach(struct kevent *kev)
 {
 	struct kevent_signal *ks = to_kevent_signal(kev);
+	struct sighand_struct *sighand;
 
-	remove_wait_queue(&ks->sighand->signalfd_wqh, &ks->wait);
-	__cleanup_sighand(ks->sighand);
+	/*
+	 * sighand_cachep is SLAB_TYPESAFE_BY_RCU: under RCU a sighand that
+	 * POLLFREE is releasing stays a sighand, its wait queue lock valid.
+	 * Otherwise remove_wait_queue() takes that lock, so no callback for
+	 * this entry is running when it returns.
+	 */
+	rcu_read_lock();
+	/* Pairs with the store-release in kevent_signal_wake(). */
+	sighand = smp_load_acquire(&ks->sighand);
+	if (sighand)
+		remove_wait_queue(&sighand->signalfd_wqh, &ks->wait);
+	rcu_read_unlock();
 }
 
 /* Keep the siginfo fields that are valid for this kind of signal. */
@@ -216,7 +263,7 @@ static bool kevent_signal_may_recheck(const struct kevent *kev)
 	const struct kevent_signal *ks =
 		container_of_const(kev, struct kevent_signal, kev);
 
-	return kevent_current_sighand() == ks->sighand;
+	return kevent_current_sighand() == READ_ONCE(ks->sighand);
 }
 
 /*
@@ -233,6 +280,8 @@ static bool kevent_signal_recheck(struct kevent *kev,
 				  struct kevent_report *report)
 {
 	struct kevent_signal *ks = to_kevent_signal(kev);
+	/* ks->sighand, by may_recheck(); current keeps it alive. */
+	struct sighand_struct *sighand = kevent_current_sighand();
 	struct kevent_queue *kq = kev->queue;
 	kernel_siginfo_t info;
 	enum pid_type type;
@@ -243,7 +292,7 @@ static bool kevent_signal_recheck(struct kevent *kev,
 
 	/* dequeue_signal() takes the signals outside this mask. */
 	siginitsetinv(&blocked, sigmask(kev->id));
-	spin_lock_irq(&ks->sighand->siglock);
+	spin_lock_irq(&sighand->siglock);
 	while (kevent_signal_can_take(kev) &&
 	       dequeue_signal(&blocked, &info, &type)) {
 		spin_lock(&kq->lock);
@@ -251,7 +300,7 @@ static bool kevent_signal_recheck(struct kevent *kev,
 		spin_unlock(&kq->lock);
 		kevent_ready(kev, KEVENT_SIGNAL_DELIVERED, 1, 0, 0);
 	}
-	spin_unlock_irq(&ks->sighand->siglock);
+	spin_unlock_irq(&sighand->siglock);
 	return false;
 }
 

@@ -4,8 +4,8 @@
  * happens), consume mode (dequeue one instance per event with its siginfo,
  * as signalfd), RT signal bursts without loss or merging, standard signal
  * coalescing, SIGCHLD status, ordering against other sources, the atomic
- * sigmask of kevent_get_events(), fork, invalid ids, REMOVE, and the
- * documented effect of the registration's reference on unshare().
+ * sigmask of kevent_get_events(), fork, execve() and exit of the registering
+ * process, unshare(), invalid ids and REMOVE.
  *
  * Every test runs in its own process (the harness forks), so signal
  * dispositions, masks and the handler counters start fresh.
@@ -991,19 +991,135 @@ TEST_F(sq, sig_fork_child_enable_wakes_registering_waiter)
 }
 
 /*
- * The registration's reference on the signal handler table counts as a
- * sharer: unshare(CLONE_SIGHAND) fails in this single-threaded process
- * while it exists, and works again after REMOVE.
+ * A registration takes no reference on the signal handler table, so the
+ * kernel does not count it as a sharer: unshare(CLONE_SIGHAND) works in
+ * this single-threaded process while it exists (it once failed with
+ * EINVAL), and the registration goes on reporting.
  */
-TEST_F(sq, sig_registration_makes_unshare_sighand_einval)
+TEST_F(sq, sig_registration_leaves_unshare_sighand_alone)
 {
-	ASSERT_EQ(0, unshare(CLONE_SIGHAND));
-	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 0));
-	EXPECT_EQ(-1, unshare(CLONE_SIGHAND));
-	EXPECT_EQ(EINVAL, errno);
-	ASSERT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, SIGUSR1,
-			   KEVENT_CTL_REMOVE));
+	struct ukevent *ev = self->ev;
+
+	ASSERT_EQ(0, install_handler(SIGUSR1));
+	ASSERT_EQ(0, sig_add(self->fd, SIGUSR1, 0, 3));
 	EXPECT_EQ(0, unshare(CLONE_SIGHAND));
+	ASSERT_EQ(0, kill(getpid(), SIGUSR1));
+	ASSERT_EQ(1, kt_get(self->fd, ev, 1, 8, 2000));
+	CHECK_OBSERVE(ev[0], SIGUSR1, 3, 1);
+	EXPECT_EQ(1, hits[SIGUSR1]);
+}
+
+/* argv[1] of this program run again by execve() in the test below. */
+#define EXEC_CHILD_ARG	"--after-exec"
+
+/*
+ * The new image of sig_execve_registrations_keep_reporting: SIGUSR1 and
+ * SIGUSR2 are still blocked (the mask survives execve()); the queue @fd
+ * holds the old image's registrations, SIGUSR1 observed with cookie 1,
+ * SIGUSR2 consumed with cookie 2. Both must report this image's signals.
+ * Returns the exit status: 0 if they do, the failed step otherwise.
+ */
+static int after_exec_child(int fd)
+{
+	struct ukevent ev[8];
+	bool observed = false, consumed = false;
+	union sigval v = { .sival_int = 42 };
+	int i, n, got = 0;
+
+	if (kill(getpid(), SIGUSR1) || sigqueue(getpid(), SIGUSR2, v))
+		return 10;
+	while (got < 2) {
+		n = kt_get(fd, ev, 1, 8, 2000);
+		if (n <= 0)
+			return 11 + got;
+		for (i = 0; i < n; i++, got++) {
+			if (ev[i].udata == 1 && ev[i].id == SIGUSR1 &&
+			    ev[i].sig.count == 1)
+				observed = true;
+			else if (ev[i].udata == 2 && ev[i].id == SIGUSR2 &&
+				 ev[i].sig.value == 42 &&
+				 ev[i].sig.code == SI_QUEUE &&
+				 ev[i].sig.pid == (__u32)getpid())
+				consumed = true;
+			else
+				return 20;
+		}
+	}
+	if (!observed || !consumed)
+		return 21;
+	/* Consumed: no longer pending. Observed: still pending. */
+	if (sig_is_pending(SIGUSR2) != 0 || sig_is_pending(SIGUSR1) != 1)
+		return 22;
+	return 0;
+}
+
+/*
+ * A registering process that calls execve() with the queue open keeps its
+ * registrations, as a signalfd keeps working: the new image's signals are
+ * reported, observed and consumed. (They once stopped: the registration's
+ * reference on the signal handler table made execve() replace the table.)
+ */
+TEST_F(sq, sig_execve_registrations_keep_reporting)
+{
+	char fdarg[16];
+	int status;
+	pid_t pid;
+
+	snprintf(fdarg, sizeof(fdarg), "%d", self->fd);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (block_sig(SIGUSR1) || block_sig(SIGUSR2) ||
+		    sig_add(self->fd, SIGUSR1, 0, 1) ||
+		    sig_add(self->fd, SIGUSR2, KEVENT_SIGNAL_CONSUME, 2))
+			_exit(2);
+		execl("/proc/self/exe", "kevent_signal_test", EXEC_CHILD_ARG,
+		      fdarg, (char *)NULL);
+		_exit(3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * A consume registration made by a process that then exits with a signal
+ * pending and never harvests: its re-poll could only ever be served by
+ * that process, so KEVENT_RING_REPOLL clears when the process is reaped
+ * and its signal handler table released (it once stayed set for good).
+ * The registration stays, inert, until it is removed.
+ */
+TEST_F(rq, sig_consume_registering_process_exit_clears_repoll_flag)
+{
+	struct kevent_ring *ring = self->map.ring;
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (sig_add(self->fd, self->sig, KEVENT_SIGNAL_CONSUME, 4) ||
+		    kt_wait(self->fd, 0, 0) || ring->flags)
+			_exit(2);
+		if (sigqueue_int(self->sig, 1))
+			_exit(3);
+		_exit(ring->flags == KEVENT_RING_REPOLL ? 0 : 4);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_FALSE(kevent_ring_harvest_due(ring));
+	EXPECT_EQ(0, kt_wait(self->fd, 0, 0));
+	EXPECT_EQ(0U, kevent_ring_count(ring));
+	/* Still registered; this process's own signal is not its business. */
+	EXPECT_EQ(-EEXIST, sig_add(self->fd, self->sig, 0, 0));
+	ASSERT_EQ(0, sigqueue_int(self->sig, 2));
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_EQ(0, kt_wait(self->fd, 1, 50));
+	EXPECT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, self->sig,
+			   KEVENT_CTL_REMOVE));
+	EXPECT_EQ(1, sig_is_pending(self->sig));
 }
 
 /* 0, 65, SIGKILL, SIGSTOP: EINVAL; 1 and 64 are fine. */
@@ -1114,4 +1230,9 @@ TEST_F(sq, sig_remove_consume_then_blocking_wait_times_out)
 	EXPECT_GT(2000 * MS, t1 - t0);
 }
 
-TEST_HARNESS_MAIN
+int main(int argc, char **argv)
+{
+	if (argc == 3 && !strcmp(argv[1], EXEC_CHILD_ARG))
+		return after_exec_child(atoi(argv[2]));
+	return test_harness_run(argc, argv);
+}
