@@ -1122,6 +1122,78 @@ TEST_F(rq, sig_consume_registering_process_exit_clears_repoll_flag)
 	EXPECT_EQ(1, sig_is_pending(self->sig));
 }
 
+#define EXIT_RACE_ROUNDS	300
+
+/*
+ * The release of a registering process's signal handler table (POLLFREE)
+ * racing with the removal of its registration by another process: REMOVE,
+ * a harvest or the close of the queue. SIGCHLD is ignored, so each child
+ * is reaped, and its table released, in its own exit, on its own CPU,
+ * while this process acts after a varying delay. Every REMOVE finds the
+ * registration (a released table leaves it registered), the flag is clear
+ * afterwards, and the kernel log stays clean (checked by the host).
+ */
+TEST(sig_registrant_exit_races_remove_harvest_close)
+{
+	struct kevent_ring_map map;
+	int sig = SIGRTMIN, round, fd = -1;
+	struct sigaction sa;
+	char byte;
+	int sync[2];
+	pid_t pid;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	ASSERT_EQ(0, sigaction(SIGCHLD, &sa, NULL));
+	ASSERT_EQ(0, block_sig(sig));
+	for (round = 0; round < EXIT_RACE_ROUNDS; round++) {
+		bool close_it = round % 3 == 2;
+
+		if (fd < 0) {
+			fd = kt_queue(8, 0);
+			ASSERT_LE(0, fd);
+			ASSERT_EQ(0, kevent_ring_mmap(fd, 8, &map));
+		}
+		ASSERT_EQ(0, pipe(sync));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			if (sig_add(fd, sig, KEVENT_SIGNAL_CONSUME, round) ||
+			    sigqueue_int(sig, round))
+				_exit(2);
+			_exit(write(sync[1], "x", 1) == 1 ? 0 : 3);
+		}
+		close(sync[1]);
+		ASSERT_EQ(1, read(sync[0], &byte, 1)) {
+			TH_LOG("round %d: the child failed to register", round);
+		}
+		close(sync[0]);
+		usleep(round % 7 * 50);
+		ASSERT_LE(0, kt_wait(fd, 0, 0));
+		if (close_it) {
+			kevent_ring_munmap(&map);
+			ASSERT_EQ(0, close(fd));
+			fd = -1;
+		} else {
+			ASSERT_EQ(0, kt_op(fd, KEVENT_SIGNAL, sig,
+					   KEVENT_CTL_REMOVE)) {
+				TH_LOG("round %d", round);
+			}
+			EXPECT_EQ(0U, map.ring->flags) {
+				TH_LOG("round %d", round);
+			}
+		}
+	}
+	if (fd >= 0) {
+		kevent_ring_munmap(&map);
+		close(fd);
+	}
+	/* Every child is gone (SIGCHLD ignored: nothing to reap). */
+	EXPECT_EQ(-1, wait(NULL));
+	EXPECT_EQ(ECHILD, errno);
+	EXPECT_EQ(0, sig_is_pending(sig));
+}
+
 /* 0, 65, SIGKILL, SIGSTOP: EINVAL; 1 and 64 are fine. */
 TEST_F(sq, sig_invalid_ids_einval)
 {
