@@ -334,5 +334,6 @@ void kevent_poll_work(struct irq_work *work);
 bool kevent_queue_has_events(struct kevent_queue *kq);
 void kevent_recheck_one(struct kevent *kev);
 u32 kevent_recheck_all(struct kevent_queue *kq);
+u32 kevent_recheck_slow(struct kevent_queue *kq);
 
 #endif /* _KERNEL_KEVENT_KEVENT_H */

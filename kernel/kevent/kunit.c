@@ -289,17 +289,6 @@ static void kevent_ring_deferred_level(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kq->ring->events[2].id, 2ULL);
 }
 
-/* kevent_recheck_all() as its callers run it: under the queue mutex. */
-static u32 kevent_test_recheck_all(struct kevent_queue *kq)
-{
-	u32 served;
-
-	mutex_lock(&kq->mutex);
-	served = kevent_recheck_all(kq);
-	mutex_unlock(&kq->mutex);
-	return served;
-}
-
 /*
  * kevent_recheck_all() polls the due registrations a batch at a time and
  * posts, in list order, each one whose condition holds with what its
@@ -324,7 +313,7 @@ static void kevent_recheck_reports_in_order(struct kunit *test)
 		kevent_recheck_link(kq, &kev[i]);
 	spin_unlock_irq(&kq->lock);
 
-	kevent_test_recheck_all(kq);
+	kevent_recheck_slow(kq);
 	KUNIT_ASSERT_EQ(test, kq->ring_tail, (u32)NR_HOLD);
 	for (i = 0; i < NR_LEVEL; i++) {
 		if (!(kev[i].id % 3)) {
@@ -345,12 +334,12 @@ static void kevent_recheck_reports_in_order(struct kunit *test)
 	}
 
 	/* Every entry is unread: nothing is due. */
-	kevent_test_recheck_all(kq);
+	kevent_recheck_slow(kq);
 	KUNIT_EXPECT_EQ(test, kq->ring_tail, (u32)NR_HOLD);
 
 	/* User space reads every entry: a store-release, as its own is. */
 	smp_store_release(&kq->ring->head, NR_HOLD);
-	kevent_test_recheck_all(kq);
+	kevent_recheck_slow(kq);
 	KUNIT_EXPECT_EQ(test, kq->ring_tail, (u32)(2 * NR_HOLD));
 	KUNIT_EXPECT_EQ(test, kq->ring->events[NR_HOLD].id, 1ULL);
 	KUNIT_EXPECT_EQ(test, kq->ring->events[2 * NR_HOLD - 1].id,
@@ -376,7 +365,7 @@ static void kevent_recheck_request_covered(struct kunit *test)
 			(u32)(KEVENT_STATE_RECHECK | KEVENT_STATE_WOKEN));
 	KUNIT_EXPECT_PTR_EQ(test, kq->recheck.next, &kev[0].recheck_link);
 
-	KUNIT_EXPECT_EQ(test, kevent_test_recheck_all(kq), 1U);
+	KUNIT_EXPECT_EQ(test, kevent_recheck_slow(kq), 1U);
 	/* Served: its state held, so it is queued. */
 	KUNIT_EXPECT_EQ(test, kev[0].state, (u32)KEVENT_STATE_QUEUED);
 

@@ -664,7 +664,7 @@ static __always_inline u32 kevent_recheck_requests(struct kevent_queue *kq)
 }
 
 /* kevent_recheck() when something may be due: takes kq->mutex. */
-static u32 kevent_recheck_slow(struct kevent_queue *kq)
+u32 kevent_recheck_slow(struct kevent_queue *kq)
 {
 	u32 served;
 
