@@ -77,6 +77,7 @@ struct kevent {
 #define KEVENT_STATE_POSTED	BIT(5)	/* ring_pos names an entry posted for it */
 #define KEVENT_STATE_DEFERRED	BIT(6)	/* queued on the deferred list */
 #define KEVENT_STATE_RESTRICTED	BIT(7)	/* source->may_recheck() decides */
+#define KEVENT_STATE_ORPHANED	BIT(8)	/* origin gone: never re-polled */
 
 /**
  * struct kevent_report - one occurrence, as source->recheck() reports it

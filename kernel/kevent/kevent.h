@@ -222,6 +222,8 @@ static inline bool kevent_has_recheck(const struct kevent *kev)
  */
 static inline bool kevent_rechecks_after_delivery(const struct kevent *kev)
 {
+	if (kev->state & KEVENT_STATE_ORPHANED)
+		return false;
 	/* Every level source has a recheck: kevent_source_register(). */
 	if (kev->source->level)
 		return !(kev->flags & KEVENT_REQ_ET);
@@ -288,6 +290,31 @@ static inline void kevent_clear_woken(struct kevent_queue *kq,
 	kev->state &= ~KEVENT_STATE_WOKEN;
 	if (!--kq->nr_woken && kq->ring)
 		kevent_ring_show_flags(kq);
+}
+
+/*
+ * Take @kev off the list of registrations to re-poll, or off the private
+ * list of kevent_recheck_all() that holds it (the bit is set on either),
+ * and void its re-poll request. Caller holds kq->lock.
+ */
+static inline void kevent_recheck_unlink(struct kevent_queue *kq,
+					 struct kevent *kev)
+{
+	list_del_init(&kev->recheck_link);
+	kev->state &= ~KEVENT_STATE_RECHECK;
+	kevent_clear_woken(kq, kev);
+}
+
+/*
+ * The origin of @kev is gone for good (the POLLFREE of a signal handler
+ * table): nothing can be collected from it, so @kev is never re-polled
+ * again, and a re-poll it had asked for is void. It stays registered,
+ * and what it has pending is still delivered. Caller holds kq->lock.
+ */
+static inline void kevent_orphan(struct kevent_queue *kq, struct kevent *kev)
+{
+	kev->state |= KEVENT_STATE_ORPHANED;
+	kevent_recheck_unlink(kq, kev);
 }
 
 /* Take a queued registration off the ready list. Caller holds kq->lock. */

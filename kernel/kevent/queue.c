@@ -99,8 +99,7 @@ static void kevent_unlink(struct kevent_queue *kq, struct kevent *kev)
 	if (kev->state & KEVENT_STATE_QUEUED)
 		kq->nr_ready--;
 	list_del_init(&kev->ready_link);
-	list_del_init(&kev->recheck_link);
-	kevent_clear_woken(kq, kev);
+	kevent_recheck_unlink(kq, kev);
 	kev->state = KEVENT_STATE_DEAD;
 	spin_unlock_irq(&kq->lock);
 }

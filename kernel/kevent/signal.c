@@ -73,9 +73,10 @@ static struct kevent_signal *to_kevent_signal(struct kevent *kev)
  * interrupts off. The signal number comes through kevent_signal_notify()
  * instead, so only the POLLFREE teardown matters here: the sighand's last
  * user is gone (the process exited) and the sighand is freed after this.
- * Nothing can signal the registration or consume for it any more, so a
- * re-poll request that only that process could serve is dropped, which
- * clears KEVENT_RING_REPOLL if it was the last.
+ * Nothing can signal the registration or consume for it any more: it is
+ * orphaned, so a re-poll that only that process could serve is neither
+ * pending (which clears KEVENT_RING_REPOLL if it was the last) nor asked
+ * for again, by a later delivery of what it has pending, MODIFY or ENABLE.
  */
 static int kevent_signal_wake(wait_queue_entry_t *wait, unsigned int mode,
 			      int sync, void *key)
@@ -89,7 +90,7 @@ static int kevent_signal_wake(wait_queue_entry_t *wait, unsigned int mode,
 	kq = ks->kev.queue;
 	list_del_init(&wait->entry);
 	spin_lock(&kq->lock);
-	kevent_clear_woken(kq, &ks->kev);
+	kevent_orphan(kq, &ks->kev);
 	spin_unlock(&kq->lock);
 	/*
 	 * Pairs with the load-acquire in kevent_signal_detach(), which then
@@ -166,7 +167,6 @@ static int kevent_signal_attach(struct kevent *kev, const struct ukevent *uk)
 
 static int kevent_signal_modify(struct kevent *kev, const struct ukevent *uk)
 {
-	struct kevent_signal *ks = to_kevent_signal(kev);
 	int err = kevent_signal_check(uk);
 
 	if (err)
@@ -174,11 +174,10 @@ static int kevent_signal_modify(struct kevent *kev, const struct ukevent *uk)
 	kevent_reset(kev, uk);
 	/*
 	 * As at ADD: a signal already pending can be consumed at once, by the
-	 * registering process if it still exists. One that exits right after
-	 * this test leaves the request unserved, as a live one that does not
-	 * harvest does.
+	 * registering process. If it is gone, the orphan ignores the request;
+	 * if it is going, its POLLFREE voids it.
 	 */
-	if ((uk->flags & KEVENT_SIGNAL_CONSUME) && READ_ONCE(ks->sighand))
+	if (uk->flags & KEVENT_SIGNAL_CONSUME)
 		kevent_request_recheck(kev);
 	return 0;
 }

@@ -367,9 +367,11 @@ void kevent_request_recheck(struct kevent *kev)
 	 * ends a wake-up cycle through this registration until a task serves
 	 * the request (see kevent_wake_pollers()). Not for a restricted one:
 	 * the task that took the earlier wake-up (through an edge-triggered
-	 * watcher of the queue) may not be one that can serve it.
+	 * watcher of the queue) may not be one that can serve it. None for
+	 * an orphan: no task could.
 	 */
-	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_DISABLED)) &&
+	if (!(kev->state & (KEVENT_STATE_DEAD | KEVENT_STATE_DISABLED |
+			    KEVENT_STATE_ORPHANED)) &&
 	    (kev->state & (KEVENT_STATE_WOKEN | KEVENT_STATE_RESTRICTED)) !=
 	    KEVENT_STATE_WOKEN) {
 		kevent_recheck_link(kq, kev);
@@ -484,9 +486,7 @@ u32 kevent_recheck_all(struct kevent_queue *kq)
 	while (!list_empty(&due)) {
 		n = 0;
 		list_for_each_entry_safe(kev, next, &due, recheck_link) {
-			list_del_init(&kev->recheck_link);
-			kev->state &= ~KEVENT_STATE_RECHECK;
-			kevent_clear_woken(kq, kev);
+			kevent_recheck_unlink(kq, kev);
 			hit[n++].kev = kev;
 			if (n == KEVENT_RECHECK_BATCH)
 				break;
@@ -543,12 +543,8 @@ void kevent_reset(struct kevent *kev, const struct ukevent *uk)
 		 * Not re-polled in its new mode: off the list. Under the
 		 * queue mutex no re-poll holds it on a private list.
 		 */
-		if (!kevent_has_recheck(kev) &&
-		    (kev->state & KEVENT_STATE_RECHECK)) {
-			list_del_init(&kev->recheck_link);
-			kev->state &= ~KEVENT_STATE_RECHECK;
-			kevent_clear_woken(kq, kev);
-		}
+		if (!kevent_has_recheck(kev))
+			kevent_recheck_unlink(kq, kev);
 	}
 	kev->pending_mask = 0;
 	kev->pending_count = 0;

@@ -1122,6 +1122,62 @@ TEST_F(rq, sig_consume_registering_process_exit_clears_repoll_flag)
 	EXPECT_EQ(1, sig_is_pending(self->sig));
 }
 
+/*
+ * A consumed instance that waits in the kernel (the ring was full) when
+ * the registering process exits is still delivered, with its siginfo.
+ * Neither its delivery nor a later MODIFY or ENABLE asks for a re-poll
+ * that no process could serve.
+ */
+TEST_F(rq, sig_consume_after_registrant_exit_delivery_rearm_set_no_repoll)
+{
+	struct kevent_ring *ring = self->map.ring;
+	struct ukevent *ev;
+	int status, i;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		if (sig_add(self->fd, self->sig, KEVENT_SIGNAL_CONSUME, 4))
+			_exit(2);
+		for (i = 0; i < 8; i++)
+			if (kt_user_add(self->fd, i, 0, 0) ||
+			    kt_trigger(self->fd, i, 1))
+				_exit(3);
+		if (kevent_ring_count(ring) != 8 || sigqueue_int(self->sig, 7))
+			_exit(4);
+		/* Dequeued here; waits in the kernel for a free slot. */
+		if (kt_wait(self->fd, 0, 0) < 0 ||
+		    ring->flags != KEVENT_RING_OVERFLOW || sig_is_pending(self->sig))
+			_exit(5);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	EXPECT_EQ(KEVENT_RING_OVERFLOW, ring->flags);
+	kevent_ring_advance(ring, 8);
+	ASSERT_EQ(1, kt_wait(self->fd, 0, 0));
+	ev = kevent_ring_peek(ring);
+	ASSERT_TRUE(!!ev);
+	EXPECT_EQ(KEVENT_SIGNAL, ev->type);
+	EXPECT_EQ(4U, ev->udata);
+	EXPECT_EQ(7U, ev->sig.value);
+	EXPECT_EQ((__u32)pid, ev->sig.pid);
+	kevent_ring_advance(ring, 1);
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_FALSE(kevent_ring_harvest_due(ring));
+	EXPECT_EQ(0, kt_wait(self->fd, 0, 0));
+	EXPECT_EQ(0U, ring->flags);
+	/* Re-arming it in consume mode asks for nothing either. */
+	EXPECT_EQ(0, sig_modify(self->fd, self->sig, KEVENT_SIGNAL_CONSUME, 5));
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_EQ(0, kt_op(self->fd, KEVENT_SIGNAL, self->sig,
+			   KEVENT_CTL_ENABLE));
+	EXPECT_EQ(0U, ring->flags);
+	EXPECT_EQ(0, kt_wait(self->fd, 0, 0));
+}
+
 #define EXIT_RACE_ROUNDS	300
 
 /*
