@@ -1148,7 +1148,8 @@ TEST_F(rq, sig_consume_after_registrant_exit_delivery_rearm_set_no_repoll)
 			_exit(4);
 		/* Dequeued here; waits in the kernel for a free slot. */
 		if (kt_wait(self->fd, 0, 0) < 0 ||
-		    ring->flags != KEVENT_RING_OVERFLOW || sig_is_pending(self->sig))
+		    ring->flags != KEVENT_RING_OVERFLOW ||
+		    sig_is_pending(self->sig))
 			_exit(5);
 		_exit(0);
 	}
